@@ -1,0 +1,13 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace McpAuth.Ports;
+
+/// <summary>
+/// Verifies a token against the configured issuer: signature (issuer's keys), issuer, audience, and a required
+/// <c>exp</c>. Reports "invalid" and "provider unavailable" distinctly; never throws for either.
+/// </summary>
+public interface IOidcTokenValidator
+{
+    /// <summary>Validates <paramref name="token"/>.</summary>
+    ValueTask<OidcValidationResult> ValidateAsync(JsonWebToken token, CancellationToken cancellationToken);
+}

@@ -43,8 +43,7 @@ public static class McpAuthServiceCollectionExtensions
     public static McpAuthBuilder AddMcpAuth(this IServiceCollection services, Action<McpAuthOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<McpAuthOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<McpAuthOptions>, BindMcpAuthConfiguration>());
+        services.AddMcpAuthSettings<McpAuthOptions>().ValidateOnStart();
         if (configure is not null)
         {
             services.Configure(configure);
@@ -99,10 +98,23 @@ public static class McpAuthServiceCollectionExtensions
         throw new InvalidOperationException($"{typeof(TStage).Name} is not a registered stage.");
     }
 
+    /// <summary>
+    /// Registers <typeparamref name="TOptions"/> bound from the <c>McpAuth</c> configuration section when an
+    /// <see cref="IConfiguration"/> is registered (every McpAuth setting lives in that one flat section). Idempotent.
+    /// </summary>
+    public static OptionsBuilder<TOptions> AddMcpAuthSettings<TOptions>(this IServiceCollection services)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<TOptions>, BindMcpAuthSection<TOptions>>());
+        return services.AddOptions<TOptions>();
+    }
+
     private sealed class McpAuthMarker;
 
-    private sealed class BindMcpAuthConfiguration(IConfiguration? configuration = null) : IConfigureOptions<McpAuthOptions>
+    private sealed class BindMcpAuthSection<TOptions>(IConfiguration? configuration = null) : IConfigureOptions<TOptions>
+        where TOptions : class
     {
-        public void Configure(McpAuthOptions options) => configuration?.GetSection(McpAuthOptions.SectionName).Bind(options);
+        public void Configure(TOptions options) => configuration?.GetSection(McpAuthOptions.SectionName).Bind(options);
     }
 }

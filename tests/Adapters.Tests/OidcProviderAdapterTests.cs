@@ -1,0 +1,207 @@
+using McpAuth.Adapters.Oidc;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using McpAuth.Behaviors;
+using McpAuth.TestPeers;
+using Microsoft.IdentityModel.Tokens;
+
+namespace McpAuth.Adapters.Tests;
+
+/// <summary>The OIDC adapter against the real oidc-provider, one provider process per test (tests change its state).</summary>
+public sealed class OidcProviderAdapterTests : IAsyncLifetime
+{
+    private OidcProviderProcess _idp = null!;
+
+    public async Task InitializeAsync() => _idp = await OidcProviderProcess.StartAsync();
+
+    public async Task DisposeAsync() => await _idp.DisposeAsync();
+
+    private Harness Pipeline(string audience = Harness.Resource, Action<McpAuthOptions>? more = null) =>
+        new(o => { o.AuthorizationUrl = _idp.Issuer; o.OAuthAudience = audience; more?.Invoke(o); });
+
+    private async Task<int> JwksFetches() => _idp.Count(await _idp.StatsAsync(), "/jwks");
+
+    [Theory]
+    [InlineData("RS256", Harness.Resource)]
+    [InlineData("ES256", Harness.Es256Resource)]
+    public async Task Valid_IssuedByProvider_IsAccepted(string alg, string resource)
+    {
+        using var pipeline = Pipeline(resource);
+        var token = await _idp.IssueTokenAsync(resource, "read write");
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).Alg.Should().Be(alg);
+
+        var outcome = await pipeline.SendAsync(token);
+
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+        outcome.Principal!.Issuer.Should().Be(_idp.Issuer);
+        outcome.Principal.Audiences.Should().Contain(resource);
+        outcome.Principal.Scopes.Should().BeEquivalentTo(["read", "write"]);
+        (await JwksFetches()).Should().Be(1);
+        (await pipeline.SendAsync(token)).Succeeded.Should().BeTrue();
+        (await JwksFetches()).Should().Be(1, "keys are cached");
+    }
+
+    public static TheoryData<string, Func<OidcProviderProcess, string>, string> Forgeries => new()
+    {
+        { "WrongKeySameKid", idp => TestKeys.Sign(new RsaSecurityKey(RSA.Create(2048)) { KeyId = idp.Keys.Rsa.KeyId }, "RS256", Claims.For(idp.Issuer), kid: idp.Keys.Rsa.KeyId), "The token's signature is invalid." },
+        { "HS256WithPublicKey", idp => TestKeys.HmacWithPublicKey(idp.Keys.Rsa, Claims.For(idp.Issuer), idp.Keys.Rsa.KeyId), "The token's signing algorithm is not accepted for issuer-signed tokens." },
+        { "WrongIssuer", idp => TestKeys.Sign(idp.Keys.Rsa, "RS256", Claims.For("http://127.0.0.1:1")), "The token was issued by another issuer." },
+        { "WrongAudience", idp => TestKeys.Sign(idp.Keys.Rsa, "RS256", Claims.For(idp.Issuer, audience: "https://other.test/mcp")), "The token's audience does not match this server." },
+        { "NotYetValid", idp => TestKeys.Sign(idp.Keys.Ec, "ES256", Claims.For(idp.Issuer, notBeforeInSeconds: 600)), "The token is not valid yet." },
+        { "Expired", idp => TestKeys.Sign(idp.Keys.Rsa, "RS256", Claims.For(idp.Issuer, expiresInSeconds: -600)), "The token has expired." },
+        { "NoExp", idp => TestKeys.Sign(idp.Keys.Rsa, "RS256", Without(Claims.For(idp.Issuer), "exp")), "The token has no expiry (exp)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(Forgeries))]
+    public async Task Forged_IsRejectedByTheAdapter(string name, Func<OidcProviderProcess, string> forge, string reason)
+    {
+        using var pipeline = Pipeline();
+        var result = await pipeline.ValidateDirectAsync(forge(_idp));
+        result.Status.Should().Be(Ports.PortStatus.Rejected, name);
+        result.Reason.Should().Be(reason);
+        (await JwksFetches()).Should().BeLessThanOrEqualTo(2, "at most the initial fetch and one refresh");
+    }
+
+    [Theory]
+    [MemberData(nameof(Forgeries))]
+    public async Task Forged_IsRefusedByThePipelineWith401Class(string name, Func<OidcProviderProcess, string> forge, string reason)
+    {
+        using var pipeline = Pipeline();
+        var outcome = await pipeline.SendAsync(forge(_idp));
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, name + " " + reason);
+    }
+
+    [Fact]
+    public async Task AlgNone_IsRefusedBeforeAnyFetch()
+    {
+        using var pipeline = Pipeline();
+        var outcome = await pipeline.SendAsync(TestKeys.Unsigned(Claims.For(_idp.Issuer), _idp.Keys.Rsa.KeyId));
+        outcome.Error!.Stage.Should().Be(Stage.ParseBearerToken);
+        (await JwksFetches()).Should().Be(0);
+        var direct = await pipeline.ValidateDirectAsync(TestKeys.Unsigned(Claims.For(_idp.Issuer), _idp.Keys.Rsa.KeyId));
+        direct.Status.Should().Be(Ports.PortStatus.Rejected);
+    }
+
+    [Fact]
+    public async Task Rotation_FirstTokenUnderANewKey_IsAccepted()
+    {
+        using var pipeline = Pipeline();
+        (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue();
+        await _idp.RotateAsync(new TestKeys("rsa-2", "ec-2"));
+        var rotated = await _idp.IssueTokenAsync(Harness.Resource);
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(rotated).Kid.Should().Be("rsa-2");
+
+        var outcome = await pipeline.SendAsync(rotated);
+
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+        (await JwksFetches()).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task SameKidReplaced_RefreshesOnceAndAcceptsTheNewKeyMaterial()
+    {
+        using var pipeline = Pipeline();
+        (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue();
+        await _idp.RotateAsync(new TestKeys("rsa-1", "ec-1")); // same kids, new key material
+        var outcome = await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource));
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+        (await JwksFetches()).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task JunkKids_FiftyTokens_AtMostThreeJwksFetches()
+    {
+        using var pipeline = Pipeline();
+        var key = new RsaSecurityKey(RSA.Create(2048));
+        for (var i = 0; i < 50; i++)
+        {
+            var kid = "junk-" + i;
+            key.KeyId = kid;
+            var outcome = await pipeline.SendAsync(TestKeys.Sign(key, "RS256", Claims.For(_idp.Issuer), kid: kid));
+            outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        }
+
+        (await JwksFetches()).Should().BeLessThanOrEqualTo(3);
+        // Same-kid forgeries are rate-limited the same way.
+        for (var i = 0; i < 20; i++)
+        {
+            var forged = TestKeys.Sign(new RsaSecurityKey(RSA.Create(2048)) { KeyId = _idp.Keys.Rsa.KeyId }, "RS256", Claims.For(_idp.Issuer), kid: _idp.Keys.Rsa.KeyId);
+            (await pipeline.SendAsync(forged)).Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        }
+
+        (await JwksFetches()).Should().BeLessThanOrEqualTo(3);
+    }
+
+    [Fact]
+    public async Task IssuerDownAfterStart_CachedKeysKeepWorking()
+    {
+        using var pipeline = Pipeline();
+        var token = await _idp.IssueTokenAsync(Harness.Resource);
+        var second = await _idp.IssueTokenAsync(Harness.Resource, "read");
+        (await pipeline.SendAsync(token)).Succeeded.Should().BeTrue();
+        await _idp.DisposeAsync();
+
+        (await pipeline.SendAsync(second)).Succeeded.Should().BeTrue("last-known-good keys are used while the issuer is down");
+        var unknownKid = TestKeys.Sign(new RsaSecurityKey(RSA.Create(2048)) { KeyId = "new" }, "RS256", Claims.For(_idp.Issuer), kid: "new");
+        (await pipeline.SendAsync(unknownKid)).Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        _idp = await OidcProviderProcess.StartAsync(); // for DisposeAsync
+    }
+
+    [Fact]
+    public async Task IssuerDownBeforeStart_Unavailable_NoCrash()
+    {
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = $"http://127.0.0.1:{Repo.FreePort()}"; o.OAuthAudience = Harness.Resource; });
+        var token = TestKeys.Sign(_idp.Keys.Rsa, "RS256", Claims.For(_idp.Issuer));
+        var watch = Stopwatch.StartNew();
+        var outcome = await pipeline.SendAsync(token);
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+        outcome.Error.Stage.Should().Be(Stage.OidcProviderValidation);
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
+        (await pipeline.SendAsync(token)).Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+    }
+
+    [Fact]
+    public async Task Discovery_FallsBackToRfc8414WhenOidcDiscoveryIsMissing()
+    {
+        await _idp.SetOidcDiscoveryAsync(false);
+        using var pipeline = Pipeline();
+        var outcome = await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource));
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+        var stats = await _idp.StatsAsync();
+        _idp.Count(stats, "/.well-known/openid-configuration").Should().Be(1, "tried first, answered 404");
+        _idp.Count(stats, "/.well-known/oauth-authorization-server").Should().Be(1);
+        pipeline.Store.Current!.DocumentUrl.Should().EndWith("/.well-known/oauth-authorization-server");
+    }
+
+    [Fact]
+    public async Task Discovery_IssuerMismatch_IsUnavailable()
+    {
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer.Replace("127.0.0.1", "localhost"); o.OAuthAudience = Harness.Resource; });
+        var outcome = await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource));
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+        (await JwksFetches()).Should().Be(0, "keys of an issuer that names itself differently are never fetched");
+    }
+
+    [Fact]
+    public async Task Discovery_TrailingSlashOnConfiguredIssuer_IsTolerated()
+    {
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer + "/"; o.OAuthAudience = Harness.Resource; });
+        (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
+    public void DiscoveryUrls_IssuerWithPath_UsesPathInsertForms()
+    {
+        IssuerMetadataStore.DiscoveryUrls(new Uri("https://idp.test/realms/mcp")).Select(u => u.ToString()).Should().Equal(
+            "https://idp.test/realms/mcp/.well-known/openid-configuration",
+            "https://idp.test/.well-known/oauth-authorization-server/realms/mcp",
+            "https://idp.test/.well-known/openid-configuration/realms/mcp");
+    }
+
+    private static Dictionary<string, object> Without(Dictionary<string, object> claims, string key)
+    {
+        claims.Remove(key);
+        return claims;
+    }
+}

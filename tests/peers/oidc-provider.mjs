@@ -1,0 +1,149 @@
+// A real OIDC provider (npm oidc-provider) for McpAuth's tests, on 127.0.0.1.
+// Usage: node oidc-provider.mjs <port> <private-jwks.json>
+// - Issues JWT access tokens by client_credentials with an RFC 8707 resource as audience (RS256; ES256 for resources
+//   whose path contains "/es256/").
+// - Registers an RFC 8693 token-exchange grant (the STS) that verifies the subject token with this issuer's keys.
+// - /__control/* lets tests count requests, rotate keys, switch to RFC 8414-only metadata and break the STS.
+import http from 'node:http';
+import fs from 'node:fs';
+import { createLocalJWKSet, jwtVerify, SignJWT, importJWK } from 'jose';
+import Provider from 'oidc-provider';
+
+const port = Number(process.argv[2]);
+let privateJwks = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+const issuer = `http://127.0.0.1:${port}`;
+const state = { counts: {}, exchanges: [], stsMode: 'ok', oidcDiscovery: true };
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+function publicJwks(jwks) {
+  return { keys: jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
+}
+
+function build(jwks) {
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: 'mcp-client',
+      client_secret: 'mcp-secret',
+      grant_types: ['client_credentials', TOKEN_EXCHANGE],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }],
+    jwks,
+    scopes: ['openid', 'read', 'write', 'mcp:admin', 'k8s'],
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, resource) => ({
+          scope: 'read write mcp:admin k8s',
+          audience: resource,
+          accessTokenTTL: 3600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: resource.includes('/es256/') ? 'ES256' : 'RS256' } },
+        }),
+      },
+    },
+  });
+  const verifyKeys = createLocalJWKSet(publicJwks(jwks));
+  provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    const p = ctx.oidc.params;
+    state.exchanges.push({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: p.subject_token,
+      subject_token_type: p.subject_token_type,
+      requested_token_type: p.requested_token_type,
+      audience: p.audience,
+      scope: p.scope,
+      authorization: ctx.get('authorization'),
+      client_id: ctx.oidc.client.clientId,
+    });
+    if (state.stsMode === 'fail500') {
+      ctx.status = 500;
+      ctx.body = { error: 'server_error' };
+      return;
+    }
+    if (state.stsMode === 'hang') {
+      await new Promise((r) => setTimeout(r, 30000));
+    }
+    let subject;
+    try {
+      ({ payload: subject } = await jwtVerify(p.subject_token, verifyKeys, { issuer }));
+    } catch {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_grant', error_description: 'subject token is invalid' };
+      return;
+    }
+    let accessToken;
+    if (state.stsMode === 'opaque') {
+      accessToken = `opaque-${state.exchanges.length}-${subject.sub}`;
+    } else {
+      const rsa = jwks.keys.find((k) => k.kty === 'RSA');
+      accessToken = await new SignJWT({ scope: p.scope || '', act: { sub: subject.sub } })
+        .setProtectedHeader({ alg: 'RS256', kid: rsa.kid, typ: 'at+jwt' })
+        .setIssuer(issuer).setSubject(subject.sub).setAudience(p.audience)
+        .setIssuedAt().setExpirationTime('1h')
+        .sign(await importJWK(rsa, 'RS256'));
+    }
+    ctx.body = {
+      access_token: accessToken,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    };
+  }, new Set(['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope']));
+  return provider;
+}
+
+let provider = build(privateJwks);
+
+function json(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, issuer);
+  if (url.pathname.startsWith('/__control/')) {
+    const what = url.pathname.slice('/__control/'.length);
+    if (what === 'stats') return json(res, 200, state);
+    if (what === 'reset') { state.counts = {}; state.exchanges = []; return json(res, 200, {}); }
+    if (what === 'sts') { state.stsMode = url.searchParams.get('mode'); return json(res, 200, {}); }
+    if (what === 'oidc-discovery') { state.oidcDiscovery = url.searchParams.get('enabled') === 'true'; return json(res, 200, {}); }
+    if (what === 'rotate') {
+      privateJwks = JSON.parse(await readBody(req));
+      provider = build(privateJwks);
+      return json(res, 200, {});
+    }
+    return json(res, 404, {});
+  }
+  state.counts[url.pathname] = (state.counts[url.pathname] || 0) + 1;
+  if (url.pathname === '/.well-known/openid-configuration' && !state.oidcDiscovery && !req.headers['x-internal']) {
+    return json(res, 404, { error: 'not_found' });
+  }
+  if (url.pathname === '/.well-known/oauth-authorization-server') {
+    // RFC 8414 metadata: the same document oidc-provider publishes for discovery.
+    const inner = await fetch(`${issuer}/.well-known/openid-configuration`, { headers: { 'x-internal': '1' } }).catch(() => null);
+    if (!inner) return json(res, 502, {});
+    const doc = await inner.json();
+    return json(res, 200, doc);
+  }
+  if (url.pathname === '/.well-known/openid-configuration' && req.headers['x-internal']) {
+    state.counts[url.pathname] -= 1;
+  }
+  provider.callback()(req, res);
+});
+
+server.listen(port, '127.0.0.1', () => {
+  console.log(`listening ${issuer}`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -6,6 +6,7 @@
 // - /__control/* lets tests count requests, rotate keys, switch to RFC 8414-only metadata and break the STS.
 import http from 'node:http';
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, SignJWT, importJWK } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -85,7 +86,7 @@ function build(jwks) {
       accessToken = await new SignJWT({ scope: p.scope || '', act: { sub: subject.sub } })
         .setProtectedHeader({ alg: 'RS256', kid: rsa.kid, typ: 'at+jwt' })
         .setIssuer(issuer).setSubject(subject.sub).setAudience(p.audience)
-        .setIssuedAt().setExpirationTime('1h')
+        .setIssuedAt().setExpirationTime('1h').setJti(crypto.randomUUID())
         .sign(await importJWK(rsa, 'RS256'));
     }
     ctx.body = {

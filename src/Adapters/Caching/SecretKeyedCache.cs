@@ -71,36 +71,51 @@ public sealed class SecretKeyedCache<TResult> : IDisposable
             return cached!;
         }
 
-        var created = false;
-        var task = _inFlight.GetOrAdd(key, _ =>
+        while (true)
         {
-            created = true;
-            return Run(key, factory, lifetime);
-        });
-        if (created)
-        {
-            Interlocked.Increment(ref _factoryCalls);
-        }
+            if (_inFlight.TryGetValue(key, out var running))
+            {
+                return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-        return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // TryAdd of a not-yet-started task, so that exactly one caller runs the factory (GetOrAdd may call its
+            // value factory more than once under contention).
+            var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_inFlight.TryAdd(key, completion.Task))
+            {
+                _ = RunAsync(key, factory, lifetime, completion);
+                return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
-    private async Task<TResult> Run(string key, Func<Task<TResult>> factory, Func<TResult, DateTimeOffset?> lifetime)
+    private async Task RunAsync(string key, Func<Task<TResult>> factory, Func<TResult, DateTimeOffset?> lifetime, TaskCompletionSource<TResult> completion)
     {
-        await Task.Yield(); // let GetOrAdd publish this task before the factory can complete
         try
         {
+            // A run that finished between the caller's cache miss and its TryAdd has filled the cache: use that.
+            if (_cache.TryGetValue(key, out TResult? cached))
+            {
+                completion.TrySetResult(cached!);
+                return;
+            }
+
+            Interlocked.Increment(ref _factoryCalls);
             var result = await factory().ConfigureAwait(false);
             if (lifetime(result) is { } until && until > _time.GetUtcNow())
             {
                 _cache.Set(key, result, new MemoryCacheEntryOptions { AbsoluteExpiration = until, Size = 1 });
             }
 
-            return result;
+            completion.TrySetResult(result);
+        }
+        catch (Exception ex)
+        {
+            completion.TrySetException(ex);
         }
         finally
         {
-            _inFlight.TryRemove(key, out _);
+            _inFlight.TryRemove(new KeyValuePair<string, Task<TResult>>(key, completion.Task));
         }
     }
 

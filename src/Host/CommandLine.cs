@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+
+namespace McpAuth.Host;
+
+/// <summary>
+/// The host's flags, each also settable as <c>McpAuth:&lt;Name&gt;</c> in appsettings.json or <c>McpAuth__&lt;Name&gt;</c>
+/// in the environment. Boolean flags work bare (<c>--require-oauth</c>); lists are comma-separated.
+/// </summary>
+internal static class CommandLine
+{
+    private sealed record Flag(string Name, string Key, string Kind, string Default, string Help);
+
+    private static readonly Flag[] Flags =
+    [
+        new("port", "Port", "int", "8080", "Port to listen on."),
+        new("bind-address", "BindAddress", "string", "127.0.0.1", "Address to listen on."),
+        new("require-oauth", "RequireOAuth", "bool", "false", "Require a bearer token on /mcp (off: nothing is checked)."),
+        new("oauth-audience", "OAuthAudience", "string", "", "Audience tokens must carry (default: <server-url>/mcp when --server-url is set)."),
+        new("validate-token", "ValidateToken", "bool", "false", "Review every token with a Kubernetes TokenReview on the target cluster."),
+        new("authorization-url", "AuthorizationUrl", "string", "", "OAuth/OIDC issuer URL: verify signatures with its published keys."),
+        new("certificate-authority", "CertificateAuthority", "string", "", "PEM file: the only trust roots for the issuer connection."),
+        new("server-url", "ServerUrl", "string", "", "This server's public base URL (resource = <server-url>/mcp)."),
+        new("kubeconfig", "Kubeconfig", "string", "", "Kubeconfig file (default: KUBECONFIG, else in-cluster)."),
+        new("sts-client-id", "StsClientId", "string", "", "RFC 8693 token exchange: client id."),
+        new("sts-client-secret", "StsClientSecret", "string", "", "RFC 8693 token exchange: client secret."),
+        new("sts-audience", "StsAudience", "string", "", "RFC 8693 token exchange: audience of the exchanged token."),
+        new("sts-scopes", "StsScopes", "list", "", "RFC 8693 token exchange: scopes (comma-separated)."),
+        new("sts-token-url", "StsTokenUrl", "string", "", "RFC 8693 token exchange: token endpoint (default: from discovery)."),
+        new("required-scopes", "RequiredScopes", "list", "", "Scopes every token must carry (comma-separated)."),
+        new("tool-scopes", "ToolScopes", "map", "", "Step-up scopes per tool: tool=scope1,scope2;other=scope3."),
+        new("allowed-origins", "AllowedOrigins", "list", "", "Browser origins allowed on /mcp (default: own origin; loopback on a loopback bind)."),
+        new("realm", "Realm", "string", "Kubernetes MCP Server", "Realm of the WWW-Authenticate challenge."),
+        new("max-body-bytes", "MaxBodyBytes", "int", "16777216", "Largest MCP request body (larger: 413)."),
+        new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),
+        new("demo", "Demo", "bool", "false", "Start an in-process development issuer and print a token and a curl command."),
+    ];
+
+    /// <summary>Turns the arguments into configuration keys. Returns an error message for an unknown flag or a bad value.</summary>
+    public static string? Parse(string[] args, IDictionary<string, string?> settings, out bool help)
+    {
+        help = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "--help" or "-h")
+            {
+                help = true;
+                return null;
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                return $"unexpected argument '{arg}' (see --help)";
+            }
+
+            var name = arg[2..];
+            string? value = null;
+            var eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            var flag = Array.Find(Flags, f => f.Name == name);
+            if (flag is null)
+            {
+                return $"unknown flag --{name} (see --help)";
+            }
+
+            if (value is null)
+            {
+                if (flag.Kind == "bool" && (i + 1 >= args.Length || !bool.TryParse(args[i + 1], out _)))
+                {
+                    value = "true";
+                }
+                else if (i + 1 < args.Length)
+                {
+                    value = args[++i];
+                }
+                else
+                {
+                    return $"--{name} needs a value";
+                }
+            }
+
+            var key = "McpAuth:" + flag.Key;
+            switch (flag.Kind)
+            {
+                case "bool" when !bool.TryParse(value, out _):
+                    return $"--{name} takes true or false, not '{value}'";
+                case "int" when !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _):
+                    return $"--{name} takes a whole number, not '{value}'";
+                case "list":
+                    var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    for (var n = 0; n < items.Length; n++)
+                    {
+                        settings[$"{key}:{n}"] = items[n];
+                    }
+
+                    continue;
+                case "map":
+                    foreach (var entry in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        var parts = entry.Split('=', 2, StringSplitOptions.TrimEntries);
+                        if (parts.Length != 2 || parts[0].Length == 0)
+                        {
+                            return $"--{name} takes tool=scope1,scope2;other=scope3, not '{value}'";
+                        }
+
+                        var scopes = parts[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                        for (var n = 0; n < scopes.Length; n++)
+                        {
+                            settings[$"{key}:{parts[0]}:{n}"] = scopes[n];
+                        }
+                    }
+
+                    continue;
+            }
+
+            settings[key] = value;
+        }
+
+        return null;
+    }
+
+    public static string Help()
+    {
+        var text = new StringBuilder("McpAuth host: an MCP server (tool 'whoami') protected by the McpAuth pipeline.\n\nUsage: McpAuth.Host [flags]\n\nFlags (each also McpAuth:<Name> in appsettings.json or McpAuth__<Name> in the environment):\n");
+        foreach (var f in Flags)
+        {
+            var def = f.Default.Length == 0 ? "" : $" (default {f.Default})";
+            text.Append(CultureInfo.InvariantCulture, $"  --{f.Name,-24} {f.Help}{def}\n");
+        }
+
+        return text.ToString();
+    }
+}

@@ -16,7 +16,10 @@ public static class McpAuthHost
     /// <summary>The result of reading the command line and configuration.</summary>
     public sealed record BuildResult(WebApplication? App, int ExitCode, string? Message, DemoIssuer? Demo = null);
 
-    /// <summary>Builds the host, or says why it will not start (exit code 2 and a one-line reason; 0 with help text).</summary>
+    /// <summary>
+    /// Builds the host, or says why it will not start (exit code 2 and a one-line reason; 0 with help text).
+    /// <paramref name="configure"/> runs last, just before the app is built (tests swap the server and ports there).
+    /// </summary>
     public static BuildResult Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -33,7 +36,6 @@ public static class McpAuthHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(settings);
-        configure?.Invoke(builder);
 
         var host = builder.Configuration.GetSection(McpAuthOptions.SectionName).Get<McpHostOptions>() ?? new McpHostOptions();
         var auth = builder.Configuration.GetSection(McpAuthOptions.SectionName).Get<McpAuthOptions>() ?? new McpAuthOptions();
@@ -86,6 +88,7 @@ public static class McpAuthHost
             .WithHttpTransport(o => o.Stateless = true)
             .WithTools([typeof(WhoAmITool)]);
 
+        configure?.Invoke(builder); // last, so tests can swap the server (TestServer) and ports (fakes)
         var app = builder.Build();
         var endpoints = app.Services.GetRequiredService<HostEndpoints>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("McpAuth.Host");

@@ -1,0 +1,145 @@
+using McpAuth.Ports;
+using McpAuth.TestPeers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace McpAuth.Host.Tests;
+
+/// <summary>The reference host on a TestServer, with fake ports where a test wants to choose the peers' answers.</summary>
+public sealed class HostHarness : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HostHarness(WebApplication app, FakeOidc oidc, FakeExchange exchange, FakeReview review)
+    {
+        _app = app;
+        Client = app.GetTestClient();
+        Oidc = oidc;
+        Exchange = exchange;
+        Review = review;
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public FakeOidc Oidc { get; }
+
+    public FakeExchange Exchange { get; }
+
+    public FakeReview Review { get; }
+
+    public static async Task<HostHarness> StartAsync(params string[] args) => await StartAsync(args, fakes: true);
+
+    internal static async Task<HostHarness> StartAsync(string[] args, bool fakes, Action<WebApplication>? endpoints = null)
+    {
+        var oidc = new FakeOidc();
+        var exchange = new FakeExchange();
+        var review = new FakeReview();
+        var result = McpAuthHost.Build(args, b =>
+        {
+            b.WebHost.UseTestServer();
+            if (fakes)
+            {
+                b.Services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(oidc));
+                b.Services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(exchange));
+                b.Services.Replace(ServiceDescriptor.Singleton<ITokenReviewClient>(review));
+            }
+        });
+        result.App.Should().NotBeNull(result.Message);
+        endpoints?.Invoke(result.App!);
+        await result.App!.StartAsync();
+        return new HostHarness(result.App, oidc, exchange, review);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    public static string Token(string scope = "read", string audience = "http://localhost/mcp", int expiresIn = 600) =>
+        TestKeys.Sign(new RsaSecurityKey(System.Security.Cryptography.RSA.Create(2048)) { KeyId = "k1" }, "RS256", new Dictionary<string, object>
+        {
+            ["iss"] = "https://issuer.test",
+            ["sub"] = "alice",
+            ["aud"] = audience,
+            ["exp"] = DateTimeOffset.UtcNow.AddSeconds(expiresIn).ToUnixTimeSeconds(),
+            ["iat"] = DateTimeOffset.UtcNow.AddSeconds(-10).ToUnixTimeSeconds(),
+            ["scope"] = scope,
+        }, kid: "k1");
+
+    public static HttpRequestMessage Mcp(string? token, string body = """{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", string? origin = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        }
+
+        if (origin is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Origin", origin);
+        }
+
+        return request;
+    }
+
+    public static string ToolCall(string tool, string? context = null, int id = 1)
+    {
+        var arguments = context is null ? new Dictionary<string, object>() : new Dictionary<string, object> { ["context"] = context };
+        return System.Text.Json.JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method = "tools/call", @params = new { name = tool, arguments } });
+    }
+}
+
+public sealed class FakeOidc : IOidcTokenValidator
+{
+    public OidcValidationResult Result { get; set; } = OidcValidationResult.Valid;
+
+    public int Calls;
+
+    public ValueTask<OidcValidationResult> ValidateAsync(JsonWebToken token, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Calls);
+        return ValueTask.FromResult(Result);
+    }
+}
+
+public sealed class FakeExchange : ITokenExchangeClient
+{
+    public TokenExchangeResult Result { get; set; } = TokenExchangeResult.Exchanged("exchanged-token", DateTimeOffset.UtcNow.AddMinutes(5));
+
+    public int Calls;
+
+    public ValueTask<TokenExchangeResult> ExchangeAsync(string subjectToken, DateTimeOffset? subjectExpiresAt, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Calls);
+        return ValueTask.FromResult(Result);
+    }
+}
+
+public sealed class FakeReview : ITokenReviewClient
+{
+    public List<TokenReviewRequest> Requests { get; } = [];
+
+    public Func<TokenReviewRequest, TokenReviewResult> Answer { get; set; } = r => r.Target == "unknown"
+        ? TokenReviewResult.UnknownTarget("Unknown cluster context 'unknown'.")
+        : TokenReviewResult.Authenticated(new ClusterUser("alice@" + r.Target, null, [], new Dictionary<string, IReadOnlyList<string>>()), r.Audiences);
+
+    public ValueTask<TokenReviewResult> ReviewAsync(TokenReviewRequest request, CancellationToken cancellationToken)
+    {
+        lock (Requests)
+        {
+            Requests.Add(request);
+        }
+
+        return ValueTask.FromResult(Answer(request));
+    }
+}

@@ -32,6 +32,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>Tokens this cluster authenticates, with the user it maps them to.</summary>
     public ConcurrentDictionary<string, string> Users { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Decides who a token is (null: not authenticated). Default: <see cref="Users"/>.</summary>
+    public Func<string, string?>? Authenticator { get; set; }
+
+    private string? Authenticate(string token) =>
+        Authenticator is { } authenticate ? authenticate(token) : Users.TryGetValue(token, out var user) ? user : null;
+
     /// <summary>When set, status.audiences is this instead of the intersection with spec.audiences.</summary>
     public string[]? AudiencesOverride { get; set; }
 
@@ -82,7 +88,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         }
 
         var status = new JsonObject();
-        if (Users.TryGetValue(token, out var user))
+        if (Authenticate(token) is { } user)
         {
             status["authenticated"] = true;
             status["user"] = new JsonObject
@@ -117,7 +123,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         var authorization = context.Request.Headers.Authorization.ToString();
         var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : "";
         SelfSubjectReviews.Enqueue(new RecordedReview(authorization, token, null, body?.ToJsonString() ?? ""));
-        if (!Users.TryGetValue(token, out var user))
+        if (Authenticate(token) is not { } user)
         {
             return Results.Json(Status(401, "Unauthorized"), statusCode: 401);
         }

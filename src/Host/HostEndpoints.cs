@@ -20,6 +20,9 @@ public sealed class HostEndpoints
     private readonly McpAuthOptions _auth;
     private readonly McpHostOptions _host;
     private readonly string[] _scopesSupported;
+    private readonly bool _loopbackBind;
+    private readonly string? _serverOrigin;
+    private readonly string? _serverHost;
 
     /// <summary>Creates the endpoints from the options.</summary>
     public HostEndpoints(IOptions<McpAuthOptions> auth, IOptions<McpHostOptions> host)
@@ -28,6 +31,13 @@ public sealed class HostEndpoints
         _host = host.Value;
         _scopesSupported = _auth.RequiredScopes.Concat(_auth.ToolScopes.Values.SelectMany(v => v)).Where(s => !string.IsNullOrWhiteSpace(s))
             .Distinct(StringComparer.Ordinal).ToArray();
+        _loopbackBind = IsLoopbackName(_host.BindAddress);
+        if (Uri.TryCreate(_auth.ServerUrl, UriKind.Absolute, out var server))
+        {
+            _serverOrigin = server.GetLeftPart(UriPartial.Authority);
+            _serverHost = server.Host;
+        }
+
         Challenges = new ChallengeMapper(_host.Realm, _auth.OAuthAudience, _auth.RequiredScopes.ToArray(), _host.RetryAfterSeconds);
     }
 
@@ -126,29 +136,44 @@ public sealed class HostEndpoints
     }
 
     /// <summary>
-    /// MCP Streamable HTTP: servers must validate <c>Origin</c>. A request to <c>/mcp</c> whose <c>Origin</c> is not
-    /// allowed gets 403 before anything else runs; requests without <c>Origin</c> are unaffected.
+    /// MCP Streamable HTTP: servers must validate <c>Origin</c> (and, on a loopback bind, defend against DNS rebinding).
+    /// Returns null when the request may go on, else the reason for a 403. Runs before anything else on <c>/mcp</c>.
+    /// <list type="bullet">
+    /// <item>Loopback bind: the <c>Host</c> header must name a loopback host or <c>ServerUrl</c>'s host.</item>
+    /// <item><c>Origin</c>, when present: one of <c>AllowedOrigins</c> when configured; otherwise <c>ServerUrl</c>'s
+    /// origin, or any loopback origin on a loopback bind. The request's own <c>Host</c> is never trusted for this, since
+    /// a rebinding attacker controls both.</item>
+    /// </list>
     /// </summary>
-    public bool OriginAllowed(HttpRequest request)
+    public string? RefusalFor(HttpRequest request)
     {
+        if (_loopbackBind && !IsLoopbackName(request.Host.Host)
+            && !string.Equals(request.Host.Host, _serverHost, StringComparison.OrdinalIgnoreCase))
+        {
+            return "This Host is not allowed to call the MCP endpoint.";
+        }
+
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0)
         {
-            return true;
+            return null;
         }
 
+        bool allowed;
         if (_host.AllowedOrigins.Count > 0)
         {
-            return _host.AllowedOrigins.Any(o => o == "*" || string.Equals(o.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+            allowed = _host.AllowedOrigins.Any(o => o == "*" || string.Equals(o.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
         }
-
-        if (string.Equals(origin, BaseUrl(request), StringComparison.OrdinalIgnoreCase)
-            || string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase))
+        else
         {
-            return true;
+            allowed = (_serverOrigin is not null && string.Equals(origin, _serverOrigin, StringComparison.OrdinalIgnoreCase))
+                      || (_loopbackBind && Uri.TryCreate(origin, UriKind.Absolute, out var uri) && IsLoopbackName(uri.Host));
         }
 
-        var loopbackBind = _host.BindAddress is "127.0.0.1" or "localhost" or "::1" or "[::1]";
-        return loopbackBind && Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.IsLoopback;
+        return allowed ? null : "This Origin is not allowed to call the MCP endpoint.";
     }
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
 }

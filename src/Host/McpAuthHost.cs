@@ -106,10 +106,9 @@ public static class McpAuthHost
         {
             branch.Use(async (context, next) =>
             {
-                if (!endpoints.OriginAllowed(context.Request))
+                if (endpoints.RefusalFor(context.Request) is { } refusal)
                 {
-                    await new Challenge(StatusCodes.Status403Forbidden, null, "forbidden_origin", "This Origin is not allowed to call the MCP endpoint.")
-                        .WriteAsync(context.Response);
+                    await new Challenge(StatusCodes.Status403Forbidden, null, "forbidden_origin", refusal).WriteAsync(context.Response);
                     return;
                 }
 

@@ -72,6 +72,18 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, name + " " + reason);
     }
 
+    [Theory]
+    [InlineData("JWT")]
+    [InlineData("at+jwt")]
+    [InlineData(null)]
+    public async Task TokenType_PlainJwtAndRfc9068AccessTokens_AreBothAccepted(string? typ)
+    {
+        using var pipeline = Pipeline();
+        var token = TestKeys.Sign(_idp.Keys.Rsa, "RS256", Claims.For(_idp.Issuer), typ: typ);
+        var outcome = await pipeline.SendAsync(token);
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+    }
+
     [Fact]
     public async Task AlgNone_IsRefusedBeforeAnyFetch()
     {

@@ -198,6 +198,20 @@ public class HostBehaviourTests
         }
     }
 
+    [Theory]
+    [InlineData("ForeignHost", "evil.example.com", null, HttpStatusCode.Forbidden)]
+    [InlineData("RebindingHostAndOrigin", "evil.example.com", "http://evil.example.com", HttpStatusCode.Forbidden)]
+    [InlineData("ServerUrlHost", "mcp.example.com", null, HttpStatusCode.OK)]
+    [InlineData("LoopbackIp", "127.0.0.1:8080", "http://127.0.0.1:8080", HttpStatusCode.OK)]
+    public async Task Host_OnALoopbackBind_OnlyLoopbackOrServerUrlHostsAreServed(string name, string hostHeader, string? origin, HttpStatusCode expected)
+    {
+        await using var host = await HostHarness.StartAsync(Base);
+        var request = HostHarness.Mcp(HostHarness.Token(audience: Resource), origin: origin);
+        request.Headers.Host = hostHeader;
+        using var response = await host.Client.SendAsync(request);
+        response.StatusCode.Should().Be(expected, name);
+    }
+
     [Fact]
     public async Task Origin_ConfiguredList_ReplacesTheDefault()
     {

@@ -60,6 +60,12 @@ public sealed class McpAuthOptions
     /// <summary>Tokens longer than this (in characters of the header value's token part) are refused before parsing. Default 16 KiB.</summary>
     public int MaxTokenBytes { get; set; } = 16 * 1024;
 
+    /// <summary>Most tokens the validated-token cache keeps (0 switches it off). Default 10,000.</summary>
+    public int TokenCacheMaxEntries { get; set; } = 10_000;
+
+    /// <summary>Longest a validated token is reused before it is verified again (never past its <c>exp</c>). Default 5 minutes.</summary>
+    public TimeSpan TokenCacheMaxAge { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>True when the RFC 8693 exchange runs: issuer, client id and audience are all set.</summary>
     public bool TokenExchangeEnabled =>
         !string.IsNullOrEmpty(AuthorizationUrl) && !string.IsNullOrEmpty(StsClientId) && !string.IsNullOrEmpty(StsAudience);

@@ -57,6 +57,7 @@ public static class McpAuthServiceCollectionExtensions
         services.AddSingleton<McpAuthMarker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<McpAuthOptions>, McpAuthOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<McpAuth.Caching.ValidatedTokenCache>();
 
         // MediatR 5.1.0 (ADR-001): ServiceFactory is IServiceProvider.GetService of the resolving scope.
         services.TryAddTransient<ServiceFactory>(sp => type => sp.GetService(type)!);

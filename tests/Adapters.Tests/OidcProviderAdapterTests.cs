@@ -111,6 +111,24 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KeyRemovedFromJwks_InvalidatesCachedTokensItVerified()
+    {
+        using var pipeline = Pipeline();
+        var old = await _idp.IssueTokenAsync(Harness.Resource);
+        (await pipeline.SendAsync(old)).Succeeded.Should().BeTrue();
+        (await pipeline.SendAsync(old)).Succeeded.Should().BeTrue();
+        pipeline.Get<McpAuth.Caching.ValidatedTokenCache>().Count.Should().Be(1);
+        (await JwksFetches()).Should().Be(1, "the second request was a cache hit");
+
+        await _idp.RotateAsync(new TestKeys("rsa-2", "ec-2"));
+        (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue();
+        (await JwksFetches()).Should().Be(2);
+
+        var outcome = await pipeline.SendAsync(old);
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, "rsa-1 is no longer published, so what it verified is verified again");
+    }
+
+    [Fact]
     public async Task SameKidReplaced_RefreshesOnceAndAcceptsTheNewKeyMaterial()
     {
         using var pipeline = Pipeline();

@@ -31,6 +31,7 @@ public sealed partial class IssuerMetadataStore
     private readonly ILogger<IssuerMetadataStore> _logger;
     private readonly Uri? _issuer;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly McpAuth.Caching.ValidatedTokenCache? _validatedTokens;
     private volatile IssuerMetadata? _current;
     private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
     private double _refreshTokens;
@@ -41,8 +42,9 @@ public sealed partial class IssuerMetadataStore
     /// <summary>Creates the store for <see cref="McpAuthOptions.AuthorizationUrl"/>.</summary>
     public IssuerMetadataStore(
         IOptions<McpAuthOptions> mcpAuthOptions, IOptions<OidcProviderOptions> options, IHttpClientFactory httpClientFactory,
-        TimeProvider time, ILogger<IssuerMetadataStore> logger)
+        TimeProvider time, ILogger<IssuerMetadataStore> logger, McpAuth.Caching.ValidatedTokenCache? validatedTokens = null)
     {
+        _validatedTokens = validatedTokens;
         _options = options.Value;
         _httpClientFactory = httpClientFactory;
         _time = time;
@@ -117,8 +119,13 @@ public sealed partial class IssuerMetadataStore
             }
 
             _current = fetched;
-            if (current is not null && current.SigningKeys.Any(k => !fetched.KeysById.TryGetValue(k.KeyId ?? string.Empty, out var same) || !SameKey(k, same)))
+            var gone = current?.SigningKeys
+                .Where(k => !fetched.KeysById.TryGetValue(k.KeyId ?? string.Empty, out var same) || !SameKey(k, same))
+                .Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+            if (gone is { Count: > 0 })
             {
+                // Tokens verified by a key the issuer no longer publishes (or replaced) must be verified again.
+                _validatedTokens?.InvalidateKeys(kid => kid is null || gone.Contains(kid));
                 KeysChanged?.Invoke(fetched);
             }
 

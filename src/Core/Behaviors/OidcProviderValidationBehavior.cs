@@ -1,3 +1,4 @@
+using McpAuth.Caching;
 using McpAuth.Diagnostics;
 using McpAuth.Ports;
 using MediatR;
@@ -10,8 +11,13 @@ namespace McpAuth.Behaviors;
 /// Stage 3: when an issuer is configured, the <see cref="IOidcTokenValidator"/> port verifies signature, issuer,
 /// audience and a required <c>exp</c>. Invalid → invalid token; issuer unreachable → unavailable.
 /// </summary>
+/// <remarks>
+/// A token the <see cref="ValidatedTokenCache"/> already knew (marked verified by the parse stage) skips the port; a
+/// token the port accepts is added to the cache.
+/// </remarks>
 public sealed class OidcProviderValidationBehavior(
-    IOptions<McpAuthOptions> options, IOidcTokenValidator validator, ILogger<OidcProviderValidationBehavior> logger)
+    IOptions<McpAuthOptions> options, IOidcTokenValidator validator, ILogger<OidcProviderValidationBehavior> logger,
+    ValidatedTokenCache? cache = null)
     : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     private readonly bool _enabled = !string.IsNullOrEmpty(options.Value.AuthorizationUrl);
@@ -19,15 +25,16 @@ public sealed class OidcProviderValidationBehavior(
     /// <inheritdoc />
     public async Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
-        if (!_enabled)
+        if (!_enabled || request.State.VerifiedByIssuer)
         {
             return await next().ConfigureAwait(false);
         }
 
+        var state = request.State;
         OidcValidationResult result;
         using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.OidcProviderValidation))
         {
-            result = await validator.ValidateAsync(request.State.Token!, cancellationToken).ConfigureAwait(false);
+            result = await validator.ValidateAsync(state.Token!, cancellationToken).ConfigureAwait(false);
             switch (result.Status)
             {
                 case PortStatus.Accepted:
@@ -42,7 +49,8 @@ public sealed class OidcProviderValidationBehavior(
             }
         }
 
-        request.State.VerifiedByIssuer = true;
+        state.VerifiedByIssuer = true;
+        cache?.Add(new ValidatedToken(state.RawToken!, state.Token!, state.Scopes, state.Audiences, state.ExpiresAt, state.NotBefore, state.IssuedAt));
         return await next().ConfigureAwait(false);
     }
 }

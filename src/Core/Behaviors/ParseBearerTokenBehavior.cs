@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using McpAuth.Caching;
 using McpAuth.Diagnostics;
 using MediatR;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,12 @@ namespace McpAuth.Behaviors;
 /// Stage 1: finds the bearer token in the Authorization header and parses it as a compact JWS without verifying it.
 /// No header, or another scheme → no credentials. Oversized, malformed or unsupported-algorithm tokens → invalid token.
 /// </summary>
-public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+/// <remarks>
+/// A token found in the <see cref="ValidatedTokenCache"/> (verified by the issuer earlier) is not parsed again: the
+/// state is filled from the cache and marked as verified. Offline checks still run on it.
+/// </remarks>
+public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options, ValidatedTokenCache? cache = null)
+    : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     private const string Scheme = "Bearer";
 
@@ -27,6 +33,12 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options) :
         if (!TryGetBearerToken(request.Authorization, out var token))
         {
             return Task.FromResult(AuthenticationOutcome.NoCredentials);
+        }
+
+        if (cache is { Enabled: true } && token.Length <= _maxTokenLength && cache.TryGet(token, out var validated))
+        {
+            FromCache(validated, request.State);
+            return next();
         }
 
         using var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.ParseBearerToken);
@@ -112,6 +124,20 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options) :
         state.EffectiveToken = raw;
         state.EffectiveTokenExpiresAt = state.ExpiresAt;
         return null;
+    }
+
+    private static void FromCache(ValidatedToken validated, AuthenticationState state)
+    {
+        state.RawToken = validated.Raw;
+        state.Token = validated.Token;
+        state.EffectiveToken = validated.Raw;
+        state.ExpiresAt = validated.ExpiresAt;
+        state.EffectiveTokenExpiresAt = validated.ExpiresAt;
+        state.NotBefore = validated.NotBefore;
+        state.IssuedAt = validated.IssuedAt;
+        state.Scopes = validated.Scopes;
+        state.Audiences = validated.Audiences;
+        state.VerifiedByIssuer = true;
     }
 
     private static bool IsBase64Url(ReadOnlySpan<char> part)

@@ -82,8 +82,13 @@ public static class McpAuthHost
         builder.WebHost.UseUrls($"http://{(host.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{host.BindAddress.Trim('[', ']')}]" : host.BindAddress)}:{host.Port}");
 
         builder.Services.AddHttpContextAccessor();
-        builder.Services.AddAuthentication(McpAuthenticationHandler.SchemeName).AddMcpAuth();
-        builder.Services.AddAuthorization();
+        // No default authenticate scheme: only endpoints that require authorization run the pipeline (never /healthz
+        // or the well-known documents, even when a client sends a token there). ASP.NET Core makes a sole scheme the
+        // default unless this switch is set.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        builder.Services.AddAuthentication().AddMcpAuth();
+        builder.Services.AddAuthorization(o => o.DefaultPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(McpAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser().Build());
         builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "mcpauth-host", Version = "1.0.0" })
             .WithHttpTransport(o => o.Stateless = true)
             .WithTools([typeof(WhoAmITool)]);
@@ -119,15 +124,15 @@ public static class McpAuthHost
                 branch.UseMiddleware<McpBodyReaderMiddleware>(host.MaxBodyBytes);
             }
         });
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseAuthentication(); // no default scheme (see above): authenticates nothing by itself
+        app.UseAuthorization();  // authenticates the policy's scheme (McpAuth) on protected endpoints only
 
         HostEndpoints.Map(app);
         demo?.Map(app);
         var mcp = app.MapMcp(HostEndpoints.McpPath);
         if (auth.RequireOAuth)
         {
-            mcp.RequireAuthorization(p => p.AddAuthenticationSchemes(McpAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
+            mcp.RequireAuthorization();
         }
 
         // Validate every options class now (ValidateOnStart runs only when the host starts).

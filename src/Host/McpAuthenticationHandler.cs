@@ -31,15 +31,22 @@ internal sealed record McpOutcomeFeature(AuthenticationOutcome Outcome);
 /// </summary>
 public sealed class McpAuthenticationHandler(
     IOptionsMonitor<McpAuthenticationOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    IMediator mediator, HostEndpoints endpoints)
+    IMediator mediator, HostEndpoints endpoints, IOptions<McpAuthOptions> mcpAuth)
     : AuthenticationHandler<McpAuthenticationOptions>(options, logger, encoder)
 {
+    private readonly bool _requireOAuth = mcpAuth.Value.RequireOAuth;
+
     /// <summary>The default scheme name.</summary>
     public const string SchemeName = "McpAuth";
 
     /// <inheritdoc />
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (!_requireOAuth)
+        {
+            return AuthenticateResult.NoResult(); // RequireOAuth off: nothing is checked (the original's default)
+        }
+
         var info = Context.Features.Get<McpRequestInfo>() ?? McpRequestInfo.Empty;
         var authorization = Request.Headers.Authorization;
         var request = new AuthenticateRequest(authorization.Count == 1 ? authorization[0] : authorization.ToString() is { Length: > 0 } s ? s : null, info.Targets, info.Calls);

@@ -110,6 +110,19 @@ public class HostBehaviourTests
         host.Oidc.Calls.Should().Be(0);
     }
 
+    [Fact]
+    public async Task UnprotectedPaths_NeverRunThePipeline_EvenWithAToken()
+    {
+        await using var host = await HostHarness.StartAsync(Base);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/healthz");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + HostHarness.Token(audience: Resource));
+        (await host.Client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.OK);
+        var wellKnown = new HttpRequestMessage(HttpMethod.Get, "/.well-known/oauth-protected-resource");
+        wellKnown.Headers.TryAddWithoutValidation("Authorization", "Bearer " + HostHarness.Token(audience: Resource));
+        (await host.Client.SendAsync(wellKnown)).StatusCode.Should().Be(HttpStatusCode.OK);
+        host.Oidc.Calls.Should().Be(0);
+    }
+
     [Theory]
     [InlineData("/.well-known/oauth-protected-resource")]
     [InlineData("/.well-known/oauth-protected-resource/mcp")]

@@ -11,20 +11,37 @@ namespace McpAuth.Behaviors;
 public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logger) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     /// <inheritdoc />
-    public async Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    {
+        Task<AuthenticationOutcome> inner;
+        try
+        {
+            inner = next();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromResult(Fault(ex));
+        }
+
+        // The common case (every stage completed synchronously, e.g. a cache hit) costs no state machine.
+        return inner.IsCompletedSuccessfully ? inner : AwaitAsync(inner, cancellationToken);
+    }
+
+    private async Task<AuthenticationOutcome> AwaitAsync(Task<AuthenticationOutcome> inner, CancellationToken cancellationToken)
     {
         try
         {
-            return await next().ConfigureAwait(false);
+            return await inner.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw;
+            return Fault(ex);
         }
-        catch (Exception ex)
-        {
-            Log.UnexpectedFault(logger, ex.GetType().Name, ex);
-            return Stage.Fail(null, Stage.Guard, AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
-        }
+    }
+
+    private AuthenticationOutcome Fault(Exception ex)
+    {
+        Log.UnexpectedFault(logger, ex.GetType().Name, ex);
+        return Stage.Fail(null, Stage.Guard, AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
     }
 }

@@ -23,13 +23,11 @@ public sealed class OidcProviderValidationBehavior(
     private readonly bool _enabled = !string.IsNullOrEmpty(options.Value.AuthorizationUrl);
 
     /// <inheritdoc />
-    public async Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
-    {
-        if (!_enabled || request.State.VerifiedByIssuer)
-        {
-            return await next().ConfigureAwait(false);
-        }
+    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) =>
+        !_enabled || request.State.VerifiedByIssuer ? next() : ValidateAsync(request, cancellationToken, next);
 
+    private async Task<AuthenticationOutcome> ValidateAsync(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    {
         var state = request.State;
         OidcValidationResult result;
         using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.OidcProviderValidation))

@@ -89,12 +89,16 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options, V
             return "The bearer token is not a JWT (it must have exactly three dot-separated parts).";
         }
 
+        var index = 0;
         foreach (var part in token.Split('.'))
         {
-            if (part.Start.Equals(part.End) || !IsBase64Url(token[part]))
+            var text = token[part];
+            if (text.IsEmpty || !IsBase64Url(text) || (index < 2 && !StartsWithJsonObject(text)))
             {
-                return "The bearer token is not a JWT (a part is empty or not base64url).";
+                return "The bearer token is not a JWT (its parts are not base64url JSON).";
             }
+
+            index++;
         }
 
         JsonWebToken jwt;
@@ -138,6 +142,16 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options, V
         state.Scopes = validated.Scopes;
         state.Audiences = validated.Audiences;
         state.VerifiedByIssuer = true;
+    }
+
+    // Header and payload must decode to a JSON object: checking the first decoded byte refuses most garbage without
+    // the exception that a full parse would throw (exceptions cost microseconds on the hot path).
+    private static bool StartsWithJsonObject(ReadOnlySpan<char> part)
+    {
+        Span<byte> first = stackalloc byte[3];
+        return part.Length >= 4
+               && System.Buffers.Text.Base64Url.TryDecodeFromChars(part[..4], first, out var written)
+               && written > 0 && first[0] == (byte)'{';
     }
 
     private static bool IsBase64Url(ReadOnlySpan<char> part)

@@ -18,13 +18,11 @@ public sealed class TokenExchangeBehavior(
     private readonly bool _enabled = options.Value.TokenExchangeEnabled;
 
     /// <inheritdoc />
-    public async Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
-    {
-        if (!_enabled)
-        {
-            return await next().ConfigureAwait(false);
-        }
+    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) =>
+        _enabled ? ExchangeAsync(request, cancellationToken, next) : next();
 
+    private async Task<AuthenticationOutcome> ExchangeAsync(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    {
         var state = request.State;
         using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.TokenExchange))
         {

@@ -21,13 +21,11 @@ public sealed class TokenReviewBehavior(
     private readonly IReadOnlyList<string> _audiences = Audiences(options.Value.ExpectedAudience);
 
     /// <inheritdoc />
-    public async Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
-    {
-        if (!_enabled)
-        {
-            return await next().ConfigureAwait(false);
-        }
+    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) =>
+        _enabled ? ReviewAsync(request, cancellationToken, next) : next();
 
+    private async Task<AuthenticationOutcome> ReviewAsync(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    {
         var state = request.State;
         var audiences = state.Exchanged ? _exchangeAudiences : _audiences;
         using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.TokenReview))

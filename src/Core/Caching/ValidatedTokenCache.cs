@@ -35,6 +35,9 @@ public sealed record ValidatedToken(
 public sealed class ValidatedTokenCache
 {
     private readonly byte[] _hmacKey = RandomNumberGenerator.GetBytes(32);
+
+    // One reusable HMAC state per thread (and cache instance): no native context is created per lookup.
+    private readonly ThreadLocal<IncrementalHash?> _hmacs = new();
     private readonly ConcurrentDictionary<Digest, Entry> _entries = new();
     private readonly TimeProvider _time;
     private readonly int _maxEntries;
@@ -193,7 +196,9 @@ public sealed class ValidatedTokenCache
         {
             var length = Encoding.UTF8.GetBytes(token, buffer);
             Span<byte> mac = stackalloc byte[32];
-            HMACSHA256.HashData(_hmacKey, buffer[..length], mac);
+            var hmac = _hmacs.Value ??= IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _hmacKey);
+            hmac.AppendData(buffer[..length]);
+            hmac.GetHashAndReset(mac);
             return MemoryMarshal.Read<Digest>(mac);
         }
         finally

@@ -121,7 +121,7 @@ public static class McpAuthHost
             });
             if (auth.RequireOAuth)
             {
-                branch.UseMiddleware<McpBodyReaderMiddleware>(host.MaxBodyBytes);
+                branch.UseMiddleware<McpBodyReaderMiddleware>(host.MaxBodyBytes, auth.ValidateToken || auth.ToolScopes.Count > 0);
             }
         });
         app.UseAuthentication(); // no default scheme (see above): authenticates nothing by itself

@@ -87,9 +87,11 @@ public sealed class McpRequestInfo
 
 /// <summary>
 /// Reads the body of <c>POST /mcp</c> once, with a limit (larger → 413 before any parsing), parses the JSON-RPC calls
-/// into <see cref="McpRequestInfo"/> (a request feature) and leaves the body readable for the MCP endpoint.
+/// into <see cref="McpRequestInfo"/> (a request feature) and leaves the body readable for the MCP endpoint. When no
+/// stage needs the calls (<paramref name="parse"/> false: no TokenReview, no per-tool scopes), it only enforces the
+/// limit and the body is not buffered at all.
 /// </summary>
-internal sealed class McpBodyReaderMiddleware(RequestDelegate next, long maxBodyBytes)
+internal sealed class McpBodyReaderMiddleware(RequestDelegate next, long maxBodyBytes, bool parse)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -109,6 +111,12 @@ internal sealed class McpBodyReaderMiddleware(RequestDelegate next, long maxBody
         if (sizeFeature is { IsReadOnly: false })
         {
             sizeFeature.MaxRequestBodySize = maxBodyBytes;
+        }
+
+        if (!parse)
+        {
+            await next(context);
+            return;
         }
 
         context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: maxBodyBytes);

@@ -76,21 +76,25 @@ public class HostBehaviourTests
         host.Review.Requests.Select(r => r.Target).Should().Equal([""], name);
     }
 
-    [Fact]
-    public async Task Body_OverTheLimit_Is413BeforeAnyParsingOrAuthentication()
+    [Theory]
+    [InlineData("BodyParsed", "--validate-token")]
+    [InlineData("BodyNotNeeded", "--realm")]
+    public async Task Body_OverTheLimit_Is413BeforeAnyParsingOrAuthentication(string name, string flag)
     {
-        await using var host = await HostHarness.StartAsync([.. Base, "--max-body-bytes", "1024"]);
+        string[] extra = flag == "--realm" ? ["--realm", "r"] : [flag];
+        await using var host = await HostHarness.StartAsync([.. Base, .. extra, "--max-body-bytes", "1024"]);
         var big = HostHarness.ToolCall("whoami", new string('a', 2000));
         using var response = await host.Client.SendAsync(HostHarness.Mcp(HostHarness.Token(audience: Resource), big));
-        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge, name);
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Be("request_too_large");
         host.Oidc.Calls.Should().Be(0);
+        host.Review.Requests.Should().BeEmpty();
     }
 
     [Fact]
-    public async Task Body_OverTheLimitWithoutContentLength_Is413()
+    public async Task Body_OverTheLimitWithoutContentLength_Is413WhenTheBodyIsParsed()
     {
-        await using var host = await HostHarness.StartAsync([.. Base, "--max-body-bytes", "1024"]);
+        await using var host = await HostHarness.StartAsync([.. Base, "--tool-scopes", "admin-action=mcp:admin", "--max-body-bytes", "1024"]);
         var request = HostHarness.Mcp(HostHarness.Token(audience: Resource));
         request.Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(HostHarness.ToolCall("whoami", new string('a', 5000)))));
         request.Content.Headers.ContentType = new("application/json");

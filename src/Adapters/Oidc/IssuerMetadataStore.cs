@@ -54,10 +54,10 @@ public sealed partial class IssuerMetadataStore
         _refreshTokensAt = time.GetUtcNow();
     }
 
-    /// <summary>JWKS fetches so far.</summary>
+    /// <summary>JWKS requests sent so far.</summary>
     public long KeyFetches => Interlocked.Read(ref _keyFetches);
 
-    /// <summary>Discovery document fetches so far.</summary>
+    /// <summary>Discovery requests sent so far.</summary>
     public long DocumentFetches => Interlocked.Read(ref _documentFetches);
 
     /// <summary>The current snapshot without any I/O (null before the first successful fetch).</summary>
@@ -166,8 +166,14 @@ public sealed partial class IssuerMetadataStore
         var client = _httpClientFactory.CreateClient(HttpClientName);
         foreach (var url in DiscoveryUrls(_issuer))
         {
-            var document = await GetDocumentAsync(client, url, cancellationToken).ConfigureAwait(false);
+            if (!AllowedScheme(url))
+            {
+                Log.FetchFailed(_logger, url.ToString(), "plain http is only allowed on loopback (set AllowInsecureHttp to override)");
+                return null;
+            }
+
             Interlocked.Increment(ref _documentFetches);
+            var document = await GetDocumentAsync(client, url, cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
                 continue;
@@ -196,8 +202,8 @@ public sealed partial class IssuerMetadataStore
                 return null;
             }
 
-            var jwks = await GetDocumentAsync(client, jwksUri, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _keyFetches);
+            var jwks = await GetDocumentAsync(client, jwksUri, cancellationToken).ConfigureAwait(false);
             if (jwks is null)
             {
                 return null;

@@ -5,6 +5,11 @@ using McpAuth.Ports;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace McpAuth.Host.Tests;
 
@@ -197,6 +202,72 @@ public class HostBehaviourTests
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (await ReadToolResult(response)).GetProperty("subject").ValueKind.Should().Be(JsonValueKind.Null);
         host.Oidc.Calls.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(new string[0], "RequireOAuth is off: /mcp is NOT protected")]
+    [InlineData(new[] { "--require-oauth", "--authorization-url", "https://issuer.test" }, "ServerUrl is not set")]
+    public void StartupLog_SaysWhenNothingIsCheckedOrTheResourceIsDerived(string[] args, string expected)
+    {
+        var provider = new CapturingLoggerProvider();
+        var result = McpAuthHost.Build(args, b => b.Logging.AddProvider(provider));
+        result.App.Should().NotBeNull();
+        provider.Messages.Should().Contain(m => m.Contains(expected));
+    }
+
+    [Fact]
+    public async Task Logs_NeverContainTheTokenOrTheAuthorizationHeader()
+    {
+        var provider = new CapturingLoggerProvider();
+        var result = McpAuthHost.Build([.. Base, "--sts-client-id", "c", "--sts-client-secret", "very-secret-value", "--sts-audience", "k8s"], b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+            b.Logging.AddProvider(provider);
+            b.WebHost.UseTestServer();
+            // Fake peers: no lookup of the (unreachable) issuer name leaves this machine.
+            b.Services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(new FakeOidc()));
+            b.Services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(new FakeExchange()));
+        });
+        await using var app = result.App!;
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        var good = HostHarness.Token(audience: Resource);
+        var expired = HostHarness.Token(audience: Resource, expiresIn: -600);
+        foreach (var token in new[] { good, expired, "garbage.token.value" })
+        {
+            using var _ = await client.SendAsync(HostHarness.Mcp(token, HostHarness.ToolCall("whoami")));
+        }
+
+        provider.Messages.Should().NotBeEmpty();
+        foreach (var token in new[] { good, expired })
+        {
+            var signature = token.Split('.')[2];
+            var payload = token.Split('.')[1];
+            provider.Messages.Should().NotContain(m => m.Contains(signature) || m.Contains(payload));
+        }
+
+        provider.Messages.Should().NotContain(m => m.Contains("garbage.token.value") || m.Contains("very-secret-value"));
+    }
+
+    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(Messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                messages.Enqueue(formatter(state, exception));
+        }
     }
 
     [Theory]

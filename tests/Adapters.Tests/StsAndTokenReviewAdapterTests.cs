@@ -33,7 +33,9 @@ public sealed class StsAndTokenReviewAdapterTests : IAsyncLifetime
         File.Delete(_kubeconfig);
     }
 
-    private Harness Sts(Action<McpAuthOptions>? more = null, bool review = false) => new(o =>
+    // Timeouts: 5 s (the default) so a cold first call on a loaded CI machine is not mistaken for a failing peer; the
+    // hang tests use 1 s to prove the timeout.
+    private Harness Sts(Action<McpAuthOptions>? more = null, bool review = false, double stsTimeoutSeconds = 5) => new(o =>
     {
         o.AuthorizationUrl = _idp.Issuer;
         o.OAuthAudience = Harness.Resource;
@@ -43,13 +45,13 @@ public sealed class StsAndTokenReviewAdapterTests : IAsyncLifetime
         o.StsScopes = ["k8s", "read"];
         o.ValidateToken = review;
         more?.Invoke(o);
-    }, b => b.AddOidcProvider().AddTokenExchange(t => t.StsTimeout = TimeSpan.FromSeconds(1)).AddKubernetesTokenReview(k => k.Kubeconfig = _kubeconfig));
+    }, b => b.AddOidcProvider().AddTokenExchange(t => t.StsTimeout = TimeSpan.FromSeconds(stsTimeoutSeconds)).AddKubernetesTokenReview(k => k.Kubeconfig = _kubeconfig));
 
-    private Harness Review(Action<McpAuthOptions>? more = null) => new(o =>
+    private Harness Review(Action<McpAuthOptions>? more = null, double timeoutSeconds = 5) => new(o =>
     {
         o.ValidateToken = true;
         more?.Invoke(o);
-    }, b => b.AddKubernetesTokenReview(k => { k.Kubeconfig = _kubeconfig; k.TokenReviewTimeout = TimeSpan.FromSeconds(1); }));
+    }, b => b.AddKubernetesTokenReview(k => { k.Kubeconfig = _kubeconfig; k.TokenReviewTimeout = TimeSpan.FromSeconds(timeoutSeconds); }));
 
     private static string RawToken(string audience = "https://kubernetes.default.svc") =>
         TestKeys.Sign(new TestKeys().Rsa, "RS256", Claims.For("https://cluster.test", audience: audience));
@@ -123,13 +125,15 @@ public sealed class StsAndTokenReviewAdapterTests : IAsyncLifetime
     [Fact]
     public async Task Sts_Hang_IsUnavailableWithinTheTimeout()
     {
-        using var pipeline = Sts();
-        var token = await _idp.IssueTokenAsync(Harness.Resource);
+        using var pipeline = Sts(stsTimeoutSeconds: 1);
+        (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue("warm-up: discovery, keys, connection");
+        var token = await _idp.IssueTokenAsync(Harness.Resource, "read");
         await _idp.SetStsModeAsync("hang");
         var watch = Stopwatch.StartNew();
         var outcome = await pipeline.SendAsync(token);
         watch.Stop();
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+        outcome.Error.Stage.Should().Be(Stage.TokenExchange);
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3), "StsTimeout is 1 s");
     }
 
@@ -268,8 +272,9 @@ public sealed class StsAndTokenReviewAdapterTests : IAsyncLifetime
     [Fact]
     public async Task Review_ApiServerHangs_IsUnavailableWithinTheTimeout()
     {
+        using var pipeline = Review(timeoutSeconds: 1);
+        (await pipeline.SendAsync(RawToken())).Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, "warm-up: client built, connection open");
         _alpha.Delay = TimeSpan.FromSeconds(10);
-        using var pipeline = Review();
         var watch = Stopwatch.StartNew();
         (await pipeline.SendAsync(RawToken())).Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4), "TokenReviewTimeout is 1 s");

@@ -18,33 +18,38 @@ public sealed class OfflineValidationBehavior(IOptions<McpAuthOptions> options, 
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
-        var state = request.State;
+        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.OfflineValidation))
+        {
+            if (Check(request.State) is { } error)
+            {
+                return Task.FromResult(Stage.Fail(activity, Stage.OfflineValidation, AuthenticationErrorCode.InvalidToken, error));
+            }
+
+            Stage.Pass(activity);
+        }
+
+        return next(); // outside the span: it covers this stage's own work, not the inner stages
+    }
+
+    private string? Check(AuthenticationState state)
+    {
         var now = timeProvider.GetUtcNow();
-        string? error = null;
         if (state.ExpiresAt is { } exp && now - _skew >= exp)
         {
-            error = "The token has expired.";
-        }
-        else if (state.NotBefore is { } nbf && now + _skew < nbf)
-        {
-            error = "The token is not valid yet.";
-        }
-        else if (state.IssuedAt is { } iat && now + _skew < iat)
-        {
-            error = "The token was issued in the future.";
-        }
-        else if (_audience is not null && !Contains(state.Audiences, _audience))
-        {
-            error = "The token's audience does not match this server.";
+            return "The token has expired.";
         }
 
-        if (error is null)
+        if (state.NotBefore is { } nbf && now + _skew < nbf)
         {
-            return next();
+            return "The token is not valid yet.";
         }
 
-        using var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.OfflineValidation);
-        return Task.FromResult(Stage.Fail(activity, Stage.OfflineValidation, AuthenticationErrorCode.InvalidToken, error));
+        if (state.IssuedAt is { } iat && now + _skew < iat)
+        {
+            return "The token was issued in the future.";
+        }
+
+        return _audience is not null && !Contains(state.Audiences, _audience) ? "The token's audience does not match this server." : null;
     }
 
     private static bool Contains(IReadOnlyList<string> audiences, string expected)

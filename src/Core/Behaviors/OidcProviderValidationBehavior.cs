@@ -36,6 +36,7 @@ public sealed class OidcProviderValidationBehavior(
             switch (result.Status)
             {
                 case PortStatus.Accepted:
+                    Stage.Pass(activity);
                     break;
                 case PortStatus.Unavailable:
                     Log.PeerUnavailable(logger, Stage.OidcProviderValidation, result.Reason);

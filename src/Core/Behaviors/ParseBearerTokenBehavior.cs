@@ -35,17 +35,21 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options, V
             return Task.FromResult(AuthenticationOutcome.NoCredentials);
         }
 
-        if (cache is { Enabled: true } && token.Length <= _maxTokenLength && cache.TryGet(token, out var validated))
+        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.ParseBearerToken))
         {
-            FromCache(validated, request.State);
-            return next();
-        }
-
-        using var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.ParseBearerToken);
-        var error = Parse(token, request.State);
-        if (error is not null)
-        {
-            return Task.FromResult(Stage.Fail(activity, Stage.ParseBearerToken, AuthenticationErrorCode.InvalidToken, error));
+            if (cache is { Enabled: true } && token.Length <= _maxTokenLength && cache.TryGet(token, out var validated))
+            {
+                FromCache(validated, request.State);
+                Stage.Pass(activity, "cached");
+            }
+            else if (Parse(token, request.State) is { } error)
+            {
+                return Task.FromResult(Stage.Fail(activity, Stage.ParseBearerToken, AuthenticationErrorCode.InvalidToken, error));
+            }
+            else
+            {
+                Stage.Pass(activity);
+            }
         }
 
         return next();

@@ -16,15 +16,24 @@ public sealed class RequiredScopesBehavior(IOptions<McpAuthOptions> options) : I
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
-        var scopes = request.State.Scopes;
-        foreach (var scope in _required)
+        if (_required.Length == 0)
         {
-            if (!scopes.Contains(scope))
+            return next();
+        }
+
+        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.RequiredScopes))
+        {
+            var scopes = request.State.Scopes;
+            foreach (var scope in _required)
             {
-                using var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.RequiredScopes);
-                return Task.FromResult(Stage.Fail(activity, Stage.RequiredScopes, AuthenticationErrorCode.InsufficientScope,
-                    "The token lacks a required scope.", _required));
+                if (!scopes.Contains(scope))
+                {
+                    return Task.FromResult(Stage.Fail(activity, Stage.RequiredScopes, AuthenticationErrorCode.InsufficientScope,
+                        "The token lacks a required scope.", _required));
+                }
             }
+
+            Stage.Pass(activity);
         }
 
         return next();

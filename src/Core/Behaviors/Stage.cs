@@ -23,6 +23,9 @@ public static class Stage
     /// <summary>Stage 7.</summary>
     public const string ToolScopes = "ToolScopes";
 
+    /// <summary>Tags a stage's span with the outcome "passed" (or another word, e.g. "cached").</summary>
+    internal static void Pass(Activity? activity, string outcome = "passed") => activity?.SetTag("mcpauth.outcome", outcome);
+
     internal static AuthenticationOutcome Fail(
         Activity? activity, string stage, AuthenticationErrorCode code, string description, IReadOnlyList<string>? scopes = null)
     {

@@ -33,6 +33,7 @@ public sealed class TokenExchangeBehavior(
                     state.EffectiveToken = result.AccessToken;
                     state.EffectiveTokenExpiresAt = result.ExpiresAt;
                     state.Exchanged = true;
+                    Stage.Pass(activity);
                     break;
                 case PortStatus.Rejected or PortStatus.InvalidRequest:
                     return Stage.Fail(activity, Stage.TokenExchange, AuthenticationErrorCode.InvalidToken,

@@ -57,6 +57,8 @@ public sealed class TokenReviewBehavior(
                             "The cluster did not authenticate the token.");
                 }
             }
+
+            Stage.Pass(activity);
         }
 
         return await next().ConfigureAwait(false);

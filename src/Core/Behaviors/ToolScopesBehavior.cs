@@ -26,16 +26,20 @@ public sealed class ToolScopesBehavior(IOptions<McpAuthOptions> options) : IPipe
             return next();
         }
 
-        var scopes = request.State.Scopes;
-        foreach (var call in request.Calls)
+        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.ToolScopes))
         {
-            if (call.Method == ToolsCall && call.ToolName is not null
-                && _toolScopes.TryGetValue(call.ToolName, out var needed) && !needed.All(scopes.Contains))
+            var scopes = request.State.Scopes;
+            foreach (var call in request.Calls)
             {
-                using var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.ToolScopes);
-                return Task.FromResult(Stage.Fail(activity, Stage.ToolScopes, AuthenticationErrorCode.InsufficientScope,
-                    $"The tool '{call.ToolName}' needs more scopes than the token carries.", needed));
+                if (call.Method == ToolsCall && call.ToolName is not null
+                    && _toolScopes.TryGetValue(call.ToolName, out var needed) && !needed.All(scopes.Contains))
+                {
+                    return Task.FromResult(Stage.Fail(activity, Stage.ToolScopes, AuthenticationErrorCode.InsufficientScope,
+                        $"The tool '{call.ToolName}' needs more scopes than the token carries.", needed));
+                }
             }
+
+            Stage.Pass(activity);
         }
 
         return next();

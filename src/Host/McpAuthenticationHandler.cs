@@ -48,8 +48,9 @@ public sealed class McpAuthenticationHandler(
         }
 
         var info = Context.Features.Get<McpRequestInfo>() ?? McpRequestInfo.Empty;
-        var authorization = Request.Headers.Authorization;
-        var request = new AuthenticateRequest(authorization.Count == 1 ? authorization[0] : authorization.ToString() is { Length: > 0 } s ? s : null, info.Targets, info.Calls);
+        // Several Authorization headers are joined with commas, which the parse stage refuses as not a JWT.
+        var authorization = Request.Headers.Authorization.ToString();
+        var request = new AuthenticateRequest(authorization.Length > 0 ? authorization : null, info.Targets, info.Calls);
         var outcome = await mediator.Send(request, Context.RequestAborted);
         Context.Features.Set(new McpOutcomeFeature(outcome));
         switch (outcome.Kind)

@@ -63,8 +63,11 @@ public sealed class HostHarness : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    // The OIDC port is faked in these tests, so one key (made once, not per token) is enough.
+    private static readonly RsaSecurityKey SigningKey = new(System.Security.Cryptography.RSA.Create(2048)) { KeyId = "k1" };
+
     public static string Token(string scope = "read", string audience = "http://localhost/mcp", int expiresIn = 600) =>
-        TestKeys.Sign(new RsaSecurityKey(System.Security.Cryptography.RSA.Create(2048)) { KeyId = "k1" }, "RS256", new Dictionary<string, object>
+        TestKeys.Sign(SigningKey, "RS256", new Dictionary<string, object>
         {
             ["iss"] = "https://issuer.test",
             ["sub"] = "alice",

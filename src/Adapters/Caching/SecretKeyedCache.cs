@@ -119,9 +119,6 @@ public sealed class SecretKeyedCache<TResult> : IDisposable
         }
     }
 
-    /// <summary>Removes every entry.</summary>
-    public void Clear() => _cache.Clear();
-
     /// <inheritdoc />
     public void Dispose() => _cache.Dispose();
 

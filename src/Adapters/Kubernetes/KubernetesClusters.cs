@@ -37,9 +37,6 @@ public sealed class KubernetesClusters : IDisposable
     /// <summary>A client for <paramref name="target"/> that carries no credentials of the server (for calls made with a caller's token).</summary>
     public k8s.Kubernetes? AnonymousClientFor(string target) => Get(target, _anonymousClients, anonymous: true);
 
-    /// <summary>Whether <paramref name="target"/> names a known context (<c>""</c> = the current one).</summary>
-    public bool IsKnown(string target) => Resolve(target) is not null;
-
     private k8s.Kubernetes? Get(string target, ConcurrentDictionary<string, Lazy<k8s.Kubernetes>> cache, bool anonymous)
     {
         var context = Resolve(target);

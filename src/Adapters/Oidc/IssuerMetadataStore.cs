@@ -63,9 +63,6 @@ public sealed partial class IssuerMetadataStore
     /// <summary>The current snapshot without any I/O (null before the first successful fetch).</summary>
     public IssuerMetadata? Current => _current;
 
-    /// <summary>Raised after the signing keys changed (some keys were removed or replaced).</summary>
-    public event Action<IssuerMetadata>? KeysChanged;
-
     /// <summary>
     /// The current snapshot; fetched when there is none or it is older than <see cref="OidcProviderOptions.MetadataMaxAge"/>.
     /// Null when the issuer cannot be reached and nothing is cached.
@@ -126,7 +123,6 @@ public sealed partial class IssuerMetadataStore
             {
                 // Tokens verified by a key the issuer no longer publishes (or replaced) must be verified again.
                 _validatedTokens?.InvalidateKeys(kid => kid is null || gone.Contains(kid));
-                KeysChanged?.Invoke(fetched);
             }
 
             return fetched;

@@ -12,34 +12,30 @@ public sealed class AuthenticateRequestHandler(ILogger<AuthenticateRequestHandle
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var state = request.State;
-        if (state.Token is null || state.EffectiveToken is null)
+        if (state.Token is not { } token || state.EffectiveToken is null)
         {
             // Only reachable when a stage was removed or replaced and nothing parsed the token: fail closed.
             return Task.FromResult(AuthenticationOutcome.NoCredentials);
         }
 
         ClusterUser? clusterUser = null;
-        if (state.ClusterUsers.Count > 0)
+        foreach (var user in state.ClusterUsers.Values)
         {
-            state.ClusterUsers.TryGetValue(request.Targets[0], out clusterUser);
+            clusterUser = user; // the first target reviewed
+            break;
         }
 
         var principal = new McpPrincipal(
-            state.Token.Subject is { Length: > 0 } sub ? sub : null,
-            state.Token.Issuer is { Length: > 0 } iss ? iss : null,
-            state.Audiences,
-            state.Scopes,
-            state.EffectiveToken,
-            state.Exchanged,
-            clusterUser,
-            state.ClusterUsers);
+            token.Subject, token.Issuer, token.Audiences, token.Scopes, token.Claims,
+            state.EffectiveToken, state.Exchanged, clusterUser, state.ClusterUsers);
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            Log.Accepted(logger, TokenHash(state.RawToken!), principal.Subject, principal.Exchanged);
+            Log.Accepted(logger, TokenHash(token.Raw), principal.Subject, principal.Exchanged);
         }
 
-        McpAuthDiagnostics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", "Success"));
+        McpAuthDiagnostics.CountSuccess();
         return Task.FromResult(AuthenticationOutcome.Success(principal));
     }
 

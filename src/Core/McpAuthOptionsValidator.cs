@@ -3,8 +3,9 @@ using Microsoft.Extensions.Options;
 namespace McpAuth;
 
 /// <summary>
-/// Refuses configurations that are wrong or insecure, each with a message that says how to fix it. Runs at start
-/// (<c>ValidateOnStart</c>), so a bad configuration never serves a request.
+/// Refuses configurations that are wrong or insecure, each with a message that names the settings by their
+/// configuration keys and says how to fix them. Runs at start (<c>ValidateOnStart</c>), so a bad configuration never
+/// serves a request.
 /// </summary>
 public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
 {
@@ -21,77 +22,58 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var hasIssuer = !string.IsNullOrWhiteSpace(options.AuthorizationUrl);
-        var stsSettings = Named(
-            (nameof(options.StsClientId), options.StsClientId),
-            (nameof(options.StsClientSecret), options.StsClientSecret),
-            (nameof(options.StsAudience), options.StsAudience),
-            (nameof(options.StsTokenUrl), options.StsTokenUrl),
-            (nameof(options.StsScopes), options.StsScopes.Count > 0 ? "set" : null));
-
-        if (!options.RequireOAuth)
-        {
-            var needOAuth = Named(
-                (nameof(options.OAuthAudience), options.OAuthAudience),
-                (nameof(options.ValidateToken), options.ValidateToken ? "set" : null),
-                (nameof(options.AuthorizationUrl), options.AuthorizationUrl),
-                (nameof(options.ServerUrl), options.ServerUrl),
-                (nameof(options.CertificateAuthority), options.CertificateAuthority)).Concat(stsSettings).ToList();
-            if (needOAuth.Count > 0)
-            {
-                yield return $"{string.Join(", ", needOAuth)} only take effect with RequireOAuth: set RequireOAuth=true (--require-oauth) or remove them.";
-            }
-
-            yield break;
-        }
+        string K(string n) => McpAuthOptions.Key(n);
 
         if (!hasIssuer && !options.ValidateToken && !options.SkipJwtVerification)
         {
-            yield return "RequireOAuth is on but nothing verifies tokens: set AuthorizationUrl (--authorization-url) to verify signatures, " +
-                         "or ValidateToken (--validate-token) to review tokens on the cluster. SkipJwtVerification (--skip-jwt-verification) " +
-                         "accepts unverified tokens and is for development only.";
+            yield return $"Nothing verifies tokens: set {K(nameof(options.AuthorizationUrl))} to verify signatures at the issuer, " +
+                         $"or {K(nameof(options.ValidateToken))}=true to review tokens on the cluster. " +
+                         $"{K(nameof(options.SkipJwtVerification))}=true accepts unverified tokens and is for development only.";
         }
 
-        if (!hasIssuer && stsSettings.Count > 0)
+        if (hasIssuer && string.IsNullOrWhiteSpace(options.Audience) && !options.AcceptAnyAudience)
         {
-            yield return $"{string.Join(", ", stsSettings)} need an issuer: set AuthorizationUrl (--authorization-url), or remove them.";
+            yield return $"{K(nameof(options.AuthorizationUrl))} is set but no audience is expected, so tokens the issuer made for any other API " +
+                         $"would be accepted: set {K(nameof(options.Audience))} to this server's resource URL (or {K("ServerUrl")}, from which it is derived), " +
+                         $"or {K(nameof(options.AcceptAnyAudience))}=true (insecure).";
+        }
+
+        var sts = new[] { (nameof(options.StsClientId), options.StsClientId), (nameof(options.StsAudience), options.StsAudience) }
+            .Where(s => !string.IsNullOrEmpty(s.Item2)).Select(s => K(s.Item1)).ToList();
+        if (!hasIssuer && sts.Count > 0)
+        {
+            yield return $"{string.Join(", ", sts)} need an issuer: set {K(nameof(options.AuthorizationUrl))}, or remove them.";
         }
 
         if (!string.IsNullOrEmpty(options.StsClientId) && string.IsNullOrEmpty(options.StsAudience))
         {
-            yield return "StsClientId is set without StsAudience: set StsAudience (--sts-audience) to the audience the exchanged token is for.";
+            yield return $"{K(nameof(options.StsClientId))} is set without {K(nameof(options.StsAudience))}: set it to the audience the exchanged token is for.";
         }
 
         if (hasIssuer && !IsAbsoluteHttpUrl(options.AuthorizationUrl))
         {
-            yield return "AuthorizationUrl must be an absolute http(s) URL, e.g. https://issuer.example.com/realms/mcp.";
-        }
-
-        if (!string.IsNullOrEmpty(options.ServerUrl) && !IsAbsoluteHttpUrl(options.ServerUrl))
-        {
-            yield return "ServerUrl must be an absolute http(s) URL without a fragment, e.g. https://mcp.example.com.";
-        }
-
-        if (!string.IsNullOrEmpty(options.StsTokenUrl) && !IsAbsoluteHttpUrl(options.StsTokenUrl))
-        {
-            yield return "StsTokenUrl must be an absolute http(s) URL.";
+            yield return $"{K(nameof(options.AuthorizationUrl))} must be an absolute http(s) URL, e.g. https://issuer.example.com/realms/mcp.";
         }
 
         if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(10))
         {
-            yield return "ClockSkew must be between 0 and 10 minutes.";
+            yield return $"{K(nameof(options.ClockSkew))} must be between 0 and 10 minutes.";
         }
 
         if (options.MaxTokenBytes is < 256 or > 1024 * 1024)
         {
-            yield return "MaxTokenBytes must be between 256 and 1048576.";
+            yield return $"{K(nameof(options.MaxTokenBytes))} must be between 256 and 1048576.";
+        }
+
+        if (options.TokenCacheMaxEntries < 0 || options.TokenCacheMaxAge < TimeSpan.Zero)
+        {
+            yield return $"{K(nameof(options.TokenCacheMaxEntries))} and {K(nameof(options.TokenCacheMaxAge))} must not be negative (0 switches the cache off).";
         }
     }
 
-    private static bool IsAbsoluteHttpUrl(string? value) =>
+    /// <summary>True for an absolute http or https URL without a fragment.</summary>
+    public static bool IsAbsoluteHttpUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
         && string.IsNullOrEmpty(uri.Fragment);
-
-    private static List<string> Named(params (string Name, string? Value)[] settings) =>
-        settings.Where(s => !string.IsNullOrEmpty(s.Value)).Select(s => s.Name).ToList();
 }

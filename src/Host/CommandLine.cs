@@ -15,12 +15,14 @@ internal static class CommandLine
     [
         new("port", "Port", "int", "8080", "Port to listen on."),
         new("bind-address", "BindAddress", "string", "127.0.0.1", "Address to listen on."),
-        new("require-oauth", "RequireOAuth", "bool", "false", "Require a bearer token on /mcp (off: nothing is checked)."),
-        new("oauth-audience", "OAuthAudience", "string", "", "Audience tokens must carry (default: <server-url>/mcp when --server-url is set)."),
+        new("require-oauth", "RequireOAuth", "bool", "false", "Require a bearer token on the MCP endpoint (off: nothing is checked)."),
+        new("oauth-audience", "Audience", "string", "", "Audience tokens must carry (default: <server-url><mcp-path> when --server-url is set)."),
+        new("accept-any-audience", "AcceptAnyAudience", "bool", "false", "INSECURE: accept tokens for any audience (an issuer that sets none)."),
         new("validate-token", "ValidateToken", "bool", "false", "Review every token with a Kubernetes TokenReview on the target cluster."),
         new("authorization-url", "AuthorizationUrl", "string", "", "OAuth/OIDC issuer URL: verify signatures with its published keys."),
-        new("certificate-authority", "CertificateAuthority", "string", "", "PEM file: the only trust roots for the issuer connection."),
-        new("server-url", "ServerUrl", "string", "", "This server's public base URL (resource = <server-url>/mcp)."),
+        new("certificate-authority", "CertificateAuthority", "string", "", "PEM file: the only trust roots for the issuer and token-service connections."),
+        new("server-url", "ServerUrl", "string", "", "This server's public base URL (resource = <server-url><mcp-path>)."),
+        new("mcp-path", "McpPath", "string", "/mcp", "Path of the MCP endpoint."),
         new("kubeconfig", "Kubeconfig", "string", "", "Kubeconfig file (default: KUBECONFIG, else in-cluster)."),
         new("sts-client-id", "StsClientId", "string", "", "RFC 8693 token exchange: client id."),
         new("sts-client-secret", "StsClientSecret", "string", "", "RFC 8693 token exchange: client secret."),
@@ -29,12 +31,27 @@ internal static class CommandLine
         new("sts-token-url", "StsTokenUrl", "string", "", "RFC 8693 token exchange: token endpoint (default: from discovery)."),
         new("required-scopes", "RequiredScopes", "list", "", "Scopes every token must carry (comma-separated)."),
         new("tool-scopes", "ToolScopes", "map", "", "Step-up scopes per tool: tool=scope1,scope2;other=scope3."),
-        new("allowed-origins", "AllowedOrigins", "list", "", "Browser origins allowed on /mcp (default: own origin; loopback on a loopback bind)."),
-        new("realm", "Realm", "string", "Kubernetes MCP Server", "Realm of the WWW-Authenticate challenge."),
+        new("allowed-origins", "AllowedOrigins", "list", "", "Browser origins allowed on the MCP endpoint (default: own origin; loopback on a loopback connection)."),
+        new("realm", "Realm", "string", HostDefaults.Realm, "Realm of the WWW-Authenticate challenge."),
         new("max-body-bytes", "MaxBodyBytes", "int", "16777216", "Largest MCP request body (larger: 413)."),
         new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),
         new("demo", "Demo", "bool", "false", "Start an in-process development issuer and print a token and a curl command."),
     ];
+
+    /// <summary>
+    /// Rewrites configuration keys in a message (<c>McpAuth:Audience</c>) as the flags that set them
+    /// (<c>--oauth-audience (McpAuth:Audience)</c>), so a refusal at start speaks the host's language.
+    /// </summary>
+    public static string NameFlags(string message)
+    {
+        foreach (var flag in Flags.OrderByDescending(f => f.Key.Length))
+        {
+            message = System.Text.RegularExpressions.Regex.Replace(
+                message, $@"(?<![\w-]){System.Text.RegularExpressions.Regex.Escape("McpAuth:" + flag.Key)}(?![\w])", $"--{flag.Name} (McpAuth:{flag.Key})");
+        }
+
+        return message;
+    }
 
     /// <summary>Turns the arguments into configuration keys. Returns an error message for an unknown flag or a bad value.</summary>
     public static string? Parse(string[] args, IDictionary<string, string?> settings, out bool help)

@@ -1,20 +1,33 @@
 using System.Net;
-using McpAuth.Host.Diagnostics;
+using McpAuth.AspNetCore;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace McpAuth.Host;
 
-/// <summary>Builds the reference host: an MCP server (tool <c>whoami</c>) at <c>/mcp</c> protected by McpAuth.</summary>
+/// <summary>
+/// Builds the reference host: an MCP server (tool <c>whoami</c>) protected by McpAuth. It uses only the public API the
+/// README shows; everything it adds is the command line, the demo issuer and the tool.
+/// </summary>
 public static class McpAuthHost
 {
     /// <summary>The result of reading the command line and configuration.</summary>
+    /// <param name="App">The built application, or null when it will not start.</param>
+    /// <param name="ExitCode">0, or 2 for a refused configuration.</param>
+    /// <param name="Message">Help text, or why the configuration is refused.</param>
+    /// <param name="Demo">The demo issuer, with <c>--demo</c>.</param>
     public sealed record BuildResult(WebApplication? App, int ExitCode, string? Message, DemoIssuer? Demo = null);
+
+    // Settings that only take effect when the MCP endpoint is protected (the original's start-up rule).
+    private static readonly string[] NeedRequireOAuth =
+    [
+        "Audience", "ValidateToken", "AuthorizationUrl", "ServerUrl", "CertificateAuthority",
+        "StsClientId", "StsClientSecret", "StsAudience", "StsScopes", "StsTokenUrl", "AcceptAnyAudience",
+    ];
 
     /// <summary>
     /// Builds the host, or says why it will not start (exit code 2 and a one-line reason; 0 with help text).
@@ -35,10 +48,11 @@ public static class McpAuthHost
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [McpAuthOptions.Key("Realm")] = HostDefaults.Realm });
         builder.Configuration.AddInMemoryCollection(settings);
+        var section = builder.Configuration.GetSection(McpAuthOptions.SectionName);
+        var host = section.Get<McpHostOptions>() ?? new McpHostOptions();
 
-        var host = builder.Configuration.GetSection(McpAuthOptions.SectionName).Get<McpHostOptions>() ?? new McpHostOptions();
-        var auth = builder.Configuration.GetSection(McpAuthOptions.SectionName).Get<McpAuthOptions>() ?? new McpAuthOptions();
         DemoIssuer? demo = null;
         if (host.Demo)
         {
@@ -51,92 +65,90 @@ public static class McpAuthHost
             demo = new DemoIssuer(baseUrl);
             var demoSettings = new Dictionary<string, string?>
             {
-                ["McpAuth:RequireOAuth"] = "true",
-                ["McpAuth:AuthorizationUrl"] = demo.Issuer,
+                [McpAuthOptions.Key("RequireOAuth")] = "true",
+                [McpAuthOptions.Key("AuthorizationUrl")] = demo.Issuer,
             };
-            if (string.IsNullOrEmpty(auth.ServerUrl))
+            if (string.IsNullOrEmpty(section["ServerUrl"]))
             {
-                demoSettings["McpAuth:ServerUrl"] = baseUrl;
+                demoSettings[McpAuthOptions.Key("ServerUrl")] = baseUrl;
             }
 
             builder.Configuration.AddInMemoryCollection(demoSettings);
-            auth = builder.Configuration.GetSection(McpAuthOptions.SectionName).Get<McpAuthOptions>() ?? auth;
+            host.RequireOAuth = true;
         }
 
-        var refusals = McpAuthOptionsValidator.Check(auth).ToList();
-        if (refusals.Count > 0)
+        if (!host.RequireOAuth)
         {
-            return new BuildResult(null, 2, string.Join(" ", refusals));
+            var set = NeedRequireOAuth.Where(k => section.GetSection(k).Exists() && section[k] is not ("" or "false")).ToList();
+            if (set.Count > 0)
+            {
+                return new BuildResult(null, 2, CommandLine.NameFlags(
+                    $"{string.Join(", ", set.Select(McpAuthOptions.Key))} only take effect with --require-oauth: set it or remove them."));
+            }
         }
 
-        if (host.MaxBodyBytes <= 0)
-        {
-            return new BuildResult(null, 2, "--max-body-bytes must be positive.");
-        }
-
-        builder.WebHost.UseKestrel(k =>
-        {
-            k.Limits.MaxRequestBodySize = host.MaxBodyBytes;
-            k.AddServerHeader = false;
-        });
-        builder.WebHost.UseUrls($"http://{(host.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{host.BindAddress.Trim('[', ']')}]" : host.BindAddress)}:{host.Port}");
+        var address = host.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{host.BindAddress.Trim('[', ']')}]" : host.BindAddress;
+        builder.WebHost.UseUrls($"http://{address}:{host.Port}");
+        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
 
         builder.Services.AddHttpContextAccessor();
-        // No default authenticate scheme: only endpoints that require authorization run the pipeline (never /healthz
-        // or the well-known documents, even when a client sends a token there). ASP.NET Core makes a sole scheme the
-        // default unless this switch is set.
-        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
-        builder.Services.AddAuthentication().AddMcpAuth();
-        builder.Services.AddAuthorization(o => o.DefaultPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(McpAuthenticationHandler.SchemeName)
-            .RequireAuthenticatedUser().Build());
         builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "mcpauth-host", Version = "1.0.0" })
             .WithHttpTransport(o => o.Stateless = true)
             .WithTools([typeof(WhoAmITool)]);
+        var health = builder.Services.AddHealthChecks();
+        if (host.RequireOAuth)
+        {
+            // McpAuth is the only scheme: without this switch ASP.NET Core would make it the default and run it on every
+            // request, /healthz and the metadata documents included.
+            AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+            builder.Services.AddAuthentication().AddMcpAuth();
+            builder.Services.AddMcpAuth().AddKubernetesTokenReview();
+            builder.Services.AddAuthorization();
+            health.AddMcpAuthChecks();
+        }
 
         configure?.Invoke(builder); // last, so tests can swap the server (TestServer) and ports (fakes)
         var app = builder.Build();
-        var endpoints = app.Services.GetRequiredService<HostEndpoints>();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("McpAuth.Host");
-        if (!auth.RequireOAuth)
+        if (Validate(app) is { } refusal)
         {
-            HostLog.AuthenticationOff(logger);
-        }
-        else if (string.IsNullOrEmpty(auth.ServerUrl))
-        {
-            HostLog.ResourceDerived(logger);
+            return new BuildResult(null, 2, refusal);
         }
 
-        // Origin first (403 before anything else), then the bounded body read (413 before any parsing), then auth.
-        app.UseWhen(c => c.Request.Path.StartsWithSegments(HostEndpoints.McpPath), branch =>
+        var mcpPath = section["McpPath"] is { Length: > 0 } path ? path : McpAuthBearerDefaults.McpPath;
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(McpAuthHealthChecksBuilderExtensions.LiveTag) || c.Tags.Count == 0 });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(McpAuthHealthChecksBuilderExtensions.LiveTag) });
+        if (host.RequireOAuth)
         {
-            branch.Use(async (context, next) =>
-            {
-                if (endpoints.RefusalFor(context.Request) is { } refusal)
-                {
-                    await new Challenge(StatusCodes.Status403Forbidden, null, "forbidden_origin", refusal).WriteAsync(context.Response);
-                    return;
-                }
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapMcpAuthMetadata();
+            app.MapMcp(mcpPath).RequireMcpAuth();
+        }
+        else
+        {
+            app.MapMcp(mcpPath).WithMcpOriginCheck();
+        }
 
-                await next(context);
-            });
-            if (auth.RequireOAuth)
-            {
-                branch.UseMiddleware<McpBodyReaderMiddleware>(host.MaxBodyBytes, auth.ValidateToken || auth.ToolScopes.Count > 0);
-            }
-        });
-        app.UseAuthentication(); // no default scheme (see above): authenticates nothing by itself
-        app.UseAuthorization();  // authenticates the policy's scheme (McpAuth) on protected endpoints only
-
-        HostEndpoints.Map(app);
         demo?.Map(app);
-        var mcp = app.MapMcp(HostEndpoints.McpPath);
-        if (auth.RequireOAuth)
-        {
-            mcp.RequireAuthorization();
-        }
-
-        // Validate every options class now (ValidateOnStart runs only when the host starts).
-        _ = app.Services.GetRequiredService<IOptions<McpAuthOptions>>().Value;
         return new BuildResult(app, 0, null, demo);
+    }
+
+    // Every options class registered with ValidateOnStart, validated now, so a bad configuration exits with a reason
+    // instead of failing at the first request.
+    private static string? Validate(WebApplication app)
+    {
+        try
+        {
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            return null;
+        }
+        catch (OptionsValidationException ex)
+        {
+            return CommandLine.NameFlags(string.Join(" ", ex.Failures));
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            return CommandLine.NameFlags(string.Join(" ", ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures)));
+        }
     }
 }

@@ -1,4 +1,5 @@
 using McpAuth.Host;
+using Microsoft.Extensions.Options;
 
 var result = McpAuthHost.Build(args);
 if (result.App is null)
@@ -16,11 +17,20 @@ if (result.App is null)
 }
 
 await using var app = result.App;
-await app.StartAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (OptionsValidationException ex)
+{
+    Console.Error.WriteLine("mcpauth: " + string.Join(" ", ex.Failures));
+    return 2;
+}
+
 if (result.Demo is { } demo)
 {
     var baseUrl = app.Urls.First().TrimEnd('/');
-    var token = demo.CreateToken(baseUrl + HostEndpoints.McpPath, ["read", "write"], TimeSpan.FromHours(1));
+    var token = demo.CreateToken(baseUrl + "/mcp", ["read", "write"], TimeSpan.FromHours(1));
     const string call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":{}}}";
     Console.WriteLine(string.Join(Environment.NewLine,
         "",

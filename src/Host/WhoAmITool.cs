@@ -2,7 +2,9 @@ using System.ComponentModel;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using McpAuth.Adapters.Kubernetes;
+using McpAuth.AspNetCore;
+using McpAuth.Kubernetes;
+using McpAuth.Tokens;
 using Microsoft.AspNetCore.Http;
 using ModelContextProtocol.Server;
 
@@ -24,7 +26,7 @@ public static class WhoAmITool
         CancellationToken cancellationToken = default)
     {
         var http = accessor.HttpContext;
-        var principal = http?.Features.Get<McpAuthenticationFeature>()?.Principal;
+        var principal = http?.Features.Get<McpAuthFeature>()?.Principal;
         var token = principal?.EffectiveToken ?? BearerOf(http);
         var target = context ?? string.Empty;
         object? cluster = null;
@@ -51,7 +53,7 @@ public static class WhoAmITool
         var client = clusters.AnonymousClientFor(target);
         if (client is null)
         {
-            return new Dictionary<string, object?> { ["error"] = $"Unknown cluster context '{KubernetesTokenReviewClient.Sanitize(target)}'." };
+            return new Dictionary<string, object?> { ["error"] = "Unknown cluster context." };
         }
 
         try
@@ -80,6 +82,6 @@ public static class WhoAmITool
     private static string? BearerOf(HttpContext? http)
     {
         var header = http?.Request.Headers.Authorization.ToString();
-        return header is not null && Behaviors.ParseBearerTokenBehavior.TryGetBearerToken(header, out var token) && !token.IsEmpty ? token.ToString() : null;
+        return header is not null && BearerToken.TryGet(header, out var token) && !token.IsEmpty ? token.ToString() : null;
     }
 }

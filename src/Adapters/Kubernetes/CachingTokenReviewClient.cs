@@ -1,18 +1,18 @@
-using McpAuth.Adapters.Caching;
+using McpAuth.Caching;
 using McpAuth.Ports;
 using Microsoft.Extensions.Options;
 
-namespace McpAuth.Adapters.Kubernetes;
+namespace McpAuth.Kubernetes;
 
 /// <summary>
-/// Caching decorator of <see cref="ITokenReviewClient"/>, like kube-apiserver's cached token authenticator: key =
-/// HMAC-SHA256 (per-process random key) over target, token and audiences; authenticated results are reused for
+/// Caching decorator of <see cref="ITokenReviewClient"/>, like kube-apiserver's cached token authenticator: key = HMAC
+/// over target, token and audiences; authenticated results are reused for
 /// <see cref="KubernetesTokenReviewOptions.ReviewCacheAuthenticatedTtl"/>, rejections for
 /// <see cref="KubernetesTokenReviewOptions.ReviewCacheRejectedTtl"/>; unknown targets and errors are not cached;
 /// concurrent identical reviews run once; bounded in entries.
 /// </summary>
-public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<KubernetesTokenReviewOptions> options, TimeProvider time)
-    : ITokenReviewClient, IDisposable
+public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<KubernetesTokenReviewOptions> options, CacheKeys keys, TimeProvider time)
+    : ITokenReviewClient
 {
     private readonly SecretKeyedCache<TokenReviewResult> _cache = new(options.Value.ReviewCacheMaxEntries, time);
     private readonly TimeSpan _authenticatedTtl = options.Value.ReviewCacheAuthenticatedTtl;
@@ -22,9 +22,11 @@ public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<
     public long Reviews => _cache.FactoryCalls;
 
     /// <inheritdoc />
-    public ValueTask<TokenReviewResult> ReviewAsync(TokenReviewRequest request, CancellationToken cancellationToken) =>
-        _cache.GetOrCreateAsync(
-            _cache.Key(request.Target, request.Token, string.Join('\n', request.Audiences)),
+    public ValueTask<TokenReviewResult> ReviewAsync(TokenReviewRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return _cache.GetOrCreateAsync(
+            keys.Of(request.Target, request.Token, string.Join('\n', request.Audiences)),
             () => inner.ReviewAsync(request, CancellationToken.None).AsTask(),
             result => result.Status switch
             {
@@ -33,7 +35,5 @@ public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<
                 _ => null,
             },
             cancellationToken);
-
-    /// <inheritdoc />
-    public void Dispose() => _cache.Dispose();
+    }
 }

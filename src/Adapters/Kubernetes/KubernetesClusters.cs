@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using k8s;
-using McpAuth.Adapters.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace McpAuth.Adapters.Kubernetes;
+namespace McpAuth.Kubernetes;
 
 /// <summary>
 /// The clusters McpAuth can review tokens on: the contexts of a kubeconfig (<c>Kubeconfig</c>, else <c>KUBECONFIG</c>,
@@ -30,6 +29,14 @@ public sealed class KubernetesClusters : IDisposable
 
     /// <summary>True when a kubeconfig or an in-cluster configuration was found.</summary>
     public bool Configured => _source.Value is not null;
+
+    /// <summary>Every target a review can name: the kubeconfig's contexts, or <c>""</c> in a cluster; empty when nothing is configured.</summary>
+    public IReadOnlyList<string> Targets => _source.Value switch
+    {
+        null => [],
+        { Kubeconfig: null } => [string.Empty],
+        var source => source.Contexts.Order(StringComparer.Ordinal).ToArray(),
+    };
 
     /// <summary>The server's own client for <paramref name="target"/>, or null when the context is unknown.</summary>
     public k8s.Kubernetes? ClientFor(string target) => Get(target, _clients, anonymous: false);

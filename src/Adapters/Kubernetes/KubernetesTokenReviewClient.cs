@@ -1,12 +1,11 @@
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using McpAuth.Adapters.Diagnostics;
 using McpAuth.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace McpAuth.Adapters.Kubernetes;
+namespace McpAuth.Kubernetes;
 
 /// <summary>
 /// <see cref="ITokenReviewClient"/> with the real KubernetesClient: <c>POST /apis/authentication.k8s.io/v1/tokenreviews</c>

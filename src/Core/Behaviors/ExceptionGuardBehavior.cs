@@ -5,14 +5,15 @@ using Microsoft.Extensions.Logging;
 namespace McpAuth.Behaviors;
 
 /// <summary>
-/// Stage 0, outermost: turns any unexpected exception into <see cref="AuthenticationErrorCode.Unavailable"/> (fail
-/// closed) and logs it without the token. A cancellation requested by the caller still propagates.
+/// Outermost: turns any unexpected exception into <see cref="AuthenticationErrorCode.Unavailable"/> (fail closed) and
+/// logs it without the token. A cancellation requested by the caller still propagates.
 /// </summary>
 public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logger) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
+        ArgumentNullException.ThrowIfNull(next);
         Task<AuthenticationOutcome> inner;
         try
         {
@@ -42,6 +43,7 @@ public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logge
     private AuthenticationOutcome Fault(Exception ex)
     {
         Log.UnexpectedFault(logger, ex.GetType().Name, ex);
-        return Stage.Fail(null, Stage.Guard, AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
+        using var scope = StageScope.Begin<ExceptionGuardBehavior>();
+        return scope.Fail(AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
     }
 }

@@ -1,4 +1,3 @@
-using McpAuth.Caching;
 using McpAuth.Diagnostics;
 using McpAuth.Ports;
 using MediatR;
@@ -8,48 +7,49 @@ using Microsoft.Extensions.Options;
 namespace McpAuth.Behaviors;
 
 /// <summary>
-/// Stage 3: when an issuer is configured, the <see cref="IOidcTokenValidator"/> port verifies signature, issuer,
-/// audience and a required <c>exp</c>. Invalid → invalid token; issuer unreachable → unavailable.
+/// When an issuer is configured, the <see cref="IOidcTokenValidator"/> port verifies signature, issuer, audience and a
+/// required <c>exp</c>; on success the state is marked verified. Invalid → invalid token; issuer unreachable →
+/// unavailable. A token the validated-token cache supplied (already verified) skips the port.
 /// </summary>
-/// <remarks>
-/// A token the <see cref="ValidatedTokenCache"/> already knew (marked verified by the parse stage) skips the port; a
-/// token the port accepts is added to the cache.
-/// </remarks>
 public sealed class OidcProviderValidationBehavior(
-    IOptions<McpAuthOptions> options, IOidcTokenValidator validator, ILogger<OidcProviderValidationBehavior> logger,
-    ValidatedTokenCache? cache = null)
+    IOptions<McpAuthOptions> options, IOidcTokenValidator validator, ILogger<OidcProviderValidationBehavior> logger)
     : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     private readonly bool _enabled = !string.IsNullOrEmpty(options.Value.AuthorizationUrl);
 
     /// <inheritdoc />
-    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) =>
-        !_enabled || request.State.VerifiedByIssuer ? next() : ValidateAsync(request, cancellationToken, next);
+    public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(next);
+        return !_enabled || request.State.VerifiedByIssuer ? next() : ValidateAsync(request, cancellationToken, next);
+    }
 
     private async Task<AuthenticationOutcome> ValidateAsync(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
         var state = request.State;
-        OidcValidationResult result;
-        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.OidcProviderValidation))
+        if (state.Token is null)
         {
-            result = await validator.ValidateAsync(state.Token!, cancellationToken).ConfigureAwait(false);
+            return AuthenticationOutcome.NoCredentials;
+        }
+
+        using (var scope = StageScope.Begin<OidcProviderValidationBehavior>())
+        {
+            var result = await validator.ValidateAsync(state.Token, cancellationToken).ConfigureAwait(false);
             switch (result.Status)
             {
                 case PortStatus.Accepted:
-                    Stage.Pass(activity);
+                    scope.Pass();
                     break;
                 case PortStatus.Unavailable:
-                    Log.PeerUnavailable(logger, Stage.OidcProviderValidation, result.Reason);
-                    return Stage.Fail(activity, Stage.OidcProviderValidation, AuthenticationErrorCode.Unavailable,
-                        "The authorization server is unavailable; try again later.");
+                    Log.PeerUnavailable(logger, scope.Name, result.Reason);
+                    return scope.Fail(AuthenticationErrorCode.Unavailable, "The authorization server is unavailable; try again later.");
                 default:
-                    return Stage.Fail(activity, Stage.OidcProviderValidation, AuthenticationErrorCode.InvalidToken,
-                        result.Reason ?? "The token was not issued by the trusted authorization server.");
+                    return scope.Fail(AuthenticationErrorCode.InvalidToken, result.Reason ?? "The token was not issued by the trusted authorization server.");
             }
         }
 
         state.VerifiedByIssuer = true;
-        cache?.Add(new ValidatedToken(state.RawToken!, state.Token!, state.Scopes, state.Audiences, state.ExpiresAt, state.NotBefore, state.IssuedAt));
         return await next().ConfigureAwait(false);
     }
 }

@@ -1,13 +1,12 @@
-using McpAuth.Diagnostics;
 using MediatR;
 using Microsoft.Extensions.Options;
 
 namespace McpAuth.Behaviors;
 
 /// <summary>
-/// Stage 6: every token must carry the configured <see cref="McpAuthOptions.RequiredScopes"/>. Missing a scope →
-/// insufficient scope, naming every scope needed. It stands after authentication so a forged or expired token always
-/// gets 401, never 403 (RFC 6750: insufficient_scope is for valid tokens).
+/// Every token must carry the configured <see cref="McpAuthOptions.RequiredScopes"/>. Missing a scope → insufficient
+/// scope, naming every scope needed. It stands after authentication so a forged or expired token always gets 401, never
+/// 403 (RFC 6750: insufficient_scope is for valid tokens).
 /// </summary>
 public sealed class RequiredScopesBehavior(IOptions<McpAuthOptions> options) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
@@ -16,24 +15,25 @@ public sealed class RequiredScopesBehavior(IOptions<McpAuthOptions> options) : I
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(next);
         if (_required.Length == 0)
         {
             return next();
         }
 
-        using (var activity = McpAuthDiagnostics.StartStage("McpAuth." + Stage.RequiredScopes))
+        using (var scope = StageScope.Begin<RequiredScopesBehavior>())
         {
             var scopes = request.State.Scopes;
-            foreach (var scope in _required)
+            foreach (var required in _required)
             {
-                if (!scopes.Contains(scope))
+                if (!scopes.Contains(required))
                 {
-                    return Task.FromResult(Stage.Fail(activity, Stage.RequiredScopes, AuthenticationErrorCode.InsufficientScope,
-                        "The token lacks a required scope.", _required));
+                    return Task.FromResult(scope.Fail(AuthenticationErrorCode.InsufficientScope, "The token lacks a required scope.", _required));
                 }
             }
 
-            Stage.Pass(activity);
+            scope.Pass();
         }
 
         return next();

@@ -8,9 +8,6 @@ namespace McpAuth.Diagnostics;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1001, LogLevel.Debug, "Request refused at stage {Stage}: {Code} ({Description}).")]
-    public static partial void Refused(ILogger logger, string stage, AuthenticationErrorCode code, string description);
-
     [LoggerMessage(1002, LogLevel.Warning, "Stage {Stage} could not reach its peer: {Reason}.")]
     public static partial void PeerUnavailable(ILogger logger, string stage, string? reason);
 
@@ -19,4 +16,13 @@ internal static partial class Log
 
     [LoggerMessage(1004, LogLevel.Debug, "Token {TokenHash} accepted for subject {Subject} (exchanged: {Exchanged}).")]
     public static partial void Accepted(ILogger logger, string tokenHash, string? subject, bool exchanged);
+
+    [LoggerMessage(1005, LogLevel.Debug, "Stage {Stage} could not use the request's calls: {Status}.")]
+    public static partial void CallsUnusable(ILogger logger, string stage, McpCallSetStatus status);
+
+    [LoggerMessage(1006, LogLevel.Error, "Stage {Stage} needs the request's MCP calls but the host did not supply them; the request is refused. In ASP.NET Core, protect the MCP endpoint with RequireMcpAuth().")]
+    public static partial void CallsNotSupplied(ILogger logger, string stage);
+
+    [LoggerMessage(1010, LogLevel.Warning, "INSECURE: {Setting} is on. {Consequence}")]
+    public static partial void InsecureSetting(ILogger logger, string setting, string consequence);
 }

@@ -1,4 +1,4 @@
-using Microsoft.IdentityModel.JsonWebTokens;
+using McpAuth.Tokens;
 
 namespace McpAuth.Ports;
 
@@ -9,5 +9,5 @@ namespace McpAuth.Ports;
 public interface IOidcTokenValidator
 {
     /// <summary>Validates <paramref name="token"/>.</summary>
-    ValueTask<OidcValidationResult> ValidateAsync(JsonWebToken token, CancellationToken cancellationToken);
+    ValueTask<OidcValidationResult> ValidateAsync(ParsedToken token, CancellationToken cancellationToken);
 }

@@ -1,4 +1,4 @@
-using Microsoft.IdentityModel.JsonWebTokens;
+using McpAuth.Tokens;
 
 namespace McpAuth.Ports;
 
@@ -8,7 +8,7 @@ namespace McpAuth.Ports;
 /// </summary>
 internal sealed class NotConfiguredOidcTokenValidator : IOidcTokenValidator
 {
-    public ValueTask<OidcValidationResult> ValidateAsync(JsonWebToken token, CancellationToken cancellationToken) =>
+    public ValueTask<OidcValidationResult> ValidateAsync(ParsedToken token, CancellationToken cancellationToken) =>
         ValueTask.FromResult(OidcValidationResult.Unavailable("No OIDC validator is registered (call AddOidcProvider())."));
 }
 

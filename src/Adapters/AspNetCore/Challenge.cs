@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace McpAuth.AspNetCore;
+
+/// <summary>An HTTP answer to a refused request.</summary>
+/// <param name="Status">The status code.</param>
+/// <param name="WwwAuthenticate">The <c>WWW-Authenticate</c> value, when there is one.</param>
+/// <param name="Error">The body's <c>error</c>.</param>
+/// <param name="Description">The body's <c>error_description</c>.</param>
+/// <param name="RetryAfterSeconds">The <c>Retry-After</c> value, for 503.</param>
+internal sealed record Challenge(int Status, string? WwwAuthenticate, string Error, string Description, int? RetryAfterSeconds = null)
+{
+    /// <summary>Writes the answer: status, headers and a small JSON body (no token, no stack trace).</summary>
+    public Task WriteAsync(HttpResponse response)
+    {
+        if (response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        response.StatusCode = Status;
+        if (WwwAuthenticate is not null)
+        {
+            response.Headers.WWWAuthenticate = WwwAuthenticate;
+        }
+
+        if (RetryAfterSeconds is { } retry)
+        {
+            response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
+        }
+
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = "application/json";
+        return response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = Error, ["error_description"] = Description }));
+    }
+}

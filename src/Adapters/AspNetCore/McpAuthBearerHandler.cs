@@ -1,0 +1,103 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using MediatR;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace McpAuth.AspNetCore;
+
+/// <summary>
+/// The thin adapter from HTTP to the pipeline. For each request: the Origin/Host guard (403 before any token check);
+/// an <see cref="AuthenticateRequest"/> whose calls are read from the body only if a stage asks; <c>IMediator.Send</c>;
+/// the outcome mapped by <see cref="ChallengeMapper"/>. On success <c>HttpContext.User</c> carries the token's claims,
+/// <see cref="McpAuthFeature"/> carries the principal and the effective token, and after an exchange the
+/// <c>Authorization</c> header seen downstream carries the exchanged token.
+/// </summary>
+internal sealed class McpAuthBearerHandler(
+    IOptionsMonitor<McpAuthBearerOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    IMediator mediator, McpAuthScheme.Registry schemes)
+    : AuthenticationHandler<McpAuthBearerOptions>(options, logger, encoder)
+{
+    private McpAuthScheme? _scheme;
+    private Challenge? _refusal;
+    private AuthenticationOutcome? _outcome;
+
+    private McpAuthScheme McpScheme => _scheme ??= schemes.Get(Scheme.Name);
+
+    /// <inheritdoc />
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var scheme = McpScheme;
+        if (scheme.Guard.RefusalFor(Context) is { } refusal)
+        {
+            _refusal = ChallengeMapper.ForbiddenOrigin(refusal);
+            return AuthenticateResult.Fail(refusal);
+        }
+
+        var kind = Context.GetEndpoint()?.Metadata.GetMetadata<McpAuthEndpointMetadata>();
+        IMcpCallSource? calls = null;
+        if (kind is { McpBody: true })
+        {
+            LimitBody(scheme.Options.MaxBodyBytes);
+            calls = new HttpMcpCallSource(Context, scheme.Options.MaxBodyBytes);
+        }
+
+        var header = Request.Headers.Authorization;
+        // Several Authorization headers are joined with commas, which the parse stage refuses as not a JWT.
+        var authorization = header.Count == 0 ? null : header.Count == 1 ? header[0] : header.ToString();
+        var request = kind is { McpBody: false } ? new AuthenticateRequest(authorization, []) : new AuthenticateRequest(authorization, calls);
+        var outcome = _outcome = await mediator.Send(request, Context.RequestAborted);
+        switch (outcome.Kind)
+        {
+            case AuthenticationOutcomeKind.Success:
+                var principal = outcome.Principal!;
+                Context.Features.Set(new McpAuthFeature(principal));
+                if (principal.Exchanged)
+                {
+                    Request.Headers.Authorization = "Bearer " + principal.EffectiveToken;
+                }
+
+                return AuthenticateResult.Success(new AuthenticationTicket(ToClaimsPrincipal(principal), Scheme.Name));
+            case AuthenticationOutcomeKind.NoCredentials:
+                return AuthenticateResult.NoResult();
+            default:
+                return AuthenticateResult.Fail(outcome.Error!.Description);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        (_refusal ?? McpScheme.Challenges.Map(_outcome ?? AuthenticationOutcome.NoCredentials, McpScheme.ResourceMetadataUrl(Request)))
+        .WriteAsync(Response);
+
+    /// <inheritdoc />
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        McpScheme.Challenges.Map(
+                AuthenticationOutcome.Failure(AuthenticationErrorCode.InsufficientScope, "The token does not allow this operation.", "Authorization"),
+                McpScheme.ResourceMetadataUrl(Request))
+            .WriteAsync(Response);
+
+    // Applies the body limit to whoever reads the body (McpAuth or the endpoint), while it can still be changed.
+    private void LimitBody(long maxBodyBytes)
+    {
+        if (Context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size
+            && (size.MaxRequestBodySize is null || size.MaxRequestBodySize > maxBodyBytes))
+        {
+            size.MaxRequestBodySize = maxBodyBytes;
+        }
+    }
+
+    private ClaimsPrincipal ToClaimsPrincipal(McpPrincipal principal)
+    {
+        var identity = new ClaimsIdentity(principal.Claims, Scheme.Name, Options.NameClaimType, Options.RoleClaimType);
+        foreach (var (target, user) in principal.ClusterUsers)
+        {
+            identity.AddClaim(new Claim("k8s_user", user.Username, ClaimValueTypes.String, target.Length == 0 ? "kubernetes" : "kubernetes:" + target));
+        }
+
+        return new ClaimsPrincipal(identity);
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace McpAuth.Kubernetes;
+
+/// <summary>Kubernetes adapter log messages (event ids 202x). None takes a token or a credential.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2020, LogLevel.Warning, "TokenReview on context '{Context}' failed: {Reason}.")]
+    public static partial void ReviewFailed(ILogger logger, string context, string reason);
+
+    [LoggerMessage(2021, LogLevel.Information, "Loaded kubeconfig with contexts [{Contexts}], current '{Current}'.")]
+    public static partial void KubeconfigLoaded(ILogger logger, string contexts, string current);
+
+    [LoggerMessage(2022, LogLevel.Warning, "The API server of context '{Context}' did not answer /version: {Reason}.")]
+    public static partial void ApiServerUnreachable(ILogger logger, string context, string reason);
+}

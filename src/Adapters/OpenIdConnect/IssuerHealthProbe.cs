@@ -1,0 +1,34 @@
+using McpAuth.Ports;
+using Microsoft.Extensions.Options;
+
+namespace McpAuth.OpenIdConnect;
+
+/// <summary>
+/// Readiness of the issuer: unhealthy while no keys were ever fetched, or while the keys are older than
+/// <see cref="OidcProviderOptions.MetadataMaxAge"/> and cannot be refreshed. Asking refreshes stale keys (bounded by
+/// <see cref="OidcProviderOptions.IssuerTimeout"/>).
+/// </summary>
+internal sealed class IssuerHealthProbe(IssuerMetadataStore store, IOptions<McpAuthOptions> mcpAuth, IOptions<OidcProviderOptions> options, TimeProvider time)
+    : IPeerHealthProbe
+{
+    public string Name => "issuer";
+
+    public async ValueTask<PeerHealth> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(mcpAuth.Value.AuthorizationUrl))
+        {
+            return PeerHealth.Healthy("No issuer is configured.");
+        }
+
+        var metadata = await store.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return PeerHealth.Unhealthy("The issuer's metadata and keys could not be fetched.");
+        }
+
+        var age = time.GetUtcNow() - metadata.FetchedAt;
+        return age > options.Value.MetadataMaxAge
+            ? PeerHealth.Unhealthy($"The issuer's keys are {age.TotalMinutes:0} minutes old and cannot be refreshed.")
+            : PeerHealth.Healthy($"{metadata.SigningKeys.Count} signing key(s), fetched {age.TotalSeconds:0} s ago.");
+    }
+}

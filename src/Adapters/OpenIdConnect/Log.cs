@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace McpAuth.OpenIdConnect;
+
+/// <summary>OpenID Connect adapter log messages (event ids 20xx). None takes a token, a secret or an Authorization header.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2001, LogLevel.Warning, "Fetching {Url} failed: {Reason}.")]
+    public static partial void FetchFailed(ILogger logger, string url, string reason);
+
+    [LoggerMessage(2002, LogLevel.Information, "Fetched the keys of issuer {Issuer}: {Count} signing key(s), kids [{Kids}].")]
+    public static partial void KeysFetched(ILogger logger, string issuer, int count, string kids);
+
+    [LoggerMessage(2003, LogLevel.Debug, "A forced key refresh was refused by the rate limit.")]
+    public static partial void KeyRefreshThrottled(ILogger logger);
+
+    [LoggerMessage(2004, LogLevel.Debug, "Token rejected by the issuer check (kid {Kid}): {Reason}.")]
+    public static partial void TokenRejected(ILogger logger, string? kid, string reason);
+
+    [LoggerMessage(2010, LogLevel.Warning, "Token exchange at {Endpoint} failed: {Reason}.")]
+    public static partial void ExchangeFailed(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(2011, LogLevel.Information, "Token exchange at {Endpoint} refused the subject token: HTTP {Status}, error '{Error}'.")]
+    public static partial void ExchangeRefused(ILogger logger, string endpoint, int status, string? error);
+}

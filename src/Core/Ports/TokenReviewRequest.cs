@@ -1,0 +1,11 @@
+namespace McpAuth.Ports;
+
+/// <summary>What to review on which cluster.</summary>
+/// <param name="Target">The cluster (kubeconfig context); empty = the default one.</param>
+/// <param name="Token">The token to review. Never log it.</param>
+/// <param name="Audiences">The audiences to request; empty means none (the API server's own).</param>
+public sealed record TokenReviewRequest(string Target, string Token, IReadOnlyList<string> Audiences)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"TokenReviewRequest {{ Target = {Target}, Audiences = [{string.Join(", ", Audiences)}] }}";
+}

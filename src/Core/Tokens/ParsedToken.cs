@@ -1,0 +1,238 @@
+using System.Collections.Frozen;
+using System.Security.Claims;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace McpAuth.Tokens;
+
+/// <summary>
+/// A bearer token parsed as a compact JWS, not verified: the one place where claims are read out of a token (lifetime,
+/// audiences, scopes, the claims of the principal). The parse stage makes it; the validated-token cache keeps it.
+/// </summary>
+public sealed class ParsedToken
+{
+    /// <summary>The JWS algorithms a token may name (the original's list); <c>none</c> and anything else are refused.</summary>
+    public static readonly FrozenSet<string> SupportedAlgorithms = FrozenSet.ToFrozenSet(
+        ["EdDSA", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"],
+        StringComparer.Ordinal);
+
+    private const string ScopeClaim = "scope";
+
+    private ParsedToken(string raw, JsonWebToken jwt)
+    {
+        Raw = raw;
+        Jwt = jwt;
+        ExpiresAt = ToDate(jwt, JwtRegisteredClaimNames.Exp);
+        NotBefore = ToDate(jwt, JwtRegisteredClaimNames.Nbf);
+        IssuedAt = ToDate(jwt, JwtRegisteredClaimNames.Iat);
+        Audiences = jwt.Audiences as IReadOnlyList<string> ?? jwt.Audiences.ToArray();
+        Scopes = ReadScopes(jwt);
+        Subject = jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sub, out var sub) && sub is { Length: > 0 } ? sub : null;
+        Issuer = jwt.Issuer is { Length: > 0 } iss ? iss : null;
+        Claims = ReadClaims(jwt, Scopes);
+    }
+
+    /// <summary>The token as sent. Never log it.</summary>
+    public string Raw { get; }
+
+    /// <summary>The parsed JWS.</summary>
+    public JsonWebToken Jwt { get; }
+
+    /// <summary>The <c>kid</c> header, when present.</summary>
+    public string? KeyId => Jwt.Kid is { Length: > 0 } kid ? kid : null;
+
+    /// <summary>The token's <c>sub</c>.</summary>
+    public string? Subject { get; }
+
+    /// <summary>The token's <c>iss</c>.</summary>
+    public string? Issuer { get; }
+
+    /// <summary>The token's <c>exp</c>, when present.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>The token's <c>nbf</c>, when present.</summary>
+    public DateTimeOffset? NotBefore { get; }
+
+    /// <summary>The token's <c>iat</c>, when present.</summary>
+    public DateTimeOffset? IssuedAt { get; }
+
+    /// <summary>The token's audiences.</summary>
+    public IReadOnlyList<string> Audiences { get; }
+
+    /// <summary>Scopes from the <c>scope</c> claim and <c>scp</c> (array or space-separated), de-duplicated, in token order.</summary>
+    public IReadOnlyList<string> Scopes { get; }
+
+    /// <summary>
+    /// The claims of the principal: every payload claim with its type as in the token (like <c>MapInboundClaims = false</c>),
+    /// arrays as one claim per element, except <c>scope</c>, which appears once per scope.
+    /// </summary>
+    public IReadOnlyList<Claim> Claims { get; }
+
+    /// <summary>
+    /// Parses <paramref name="token"/>. Returns null and a safe reason when it is empty, longer than
+    /// <paramref name="maxLength"/>, not a compact JWS with base64url JSON parts, or names an algorithm not in
+    /// <see cref="SupportedAlgorithms"/>. Never throws for bad input.
+    /// </summary>
+    public static ParsedToken? TryParse(ReadOnlySpan<char> token, int maxLength, out string? error)
+    {
+        error = Precheck(token, maxLength);
+        if (error is not null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var raw = token.ToString();
+            var jwt = new JsonWebToken(raw);
+            if (!SupportedAlgorithms.Contains(jwt.Alg ?? string.Empty))
+            {
+                error = "The bearer token's signing algorithm is not accepted.";
+                return null;
+            }
+
+            return new ParsedToken(raw, jwt);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or System.Text.Json.JsonException
+                                       or OverflowException or Microsoft.IdentityModel.Tokens.SecurityTokenException)
+        {
+            error = "The bearer token is not a JWT (its header or payload is not valid base64url JSON).";
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"ParsedToken {{ Kid = {KeyId}, ExpiresAt = {ExpiresAt} }}";
+
+    // Cheap structural checks first: they refuse most garbage without the exception a full parse would throw.
+    private static string? Precheck(ReadOnlySpan<char> token, int maxLength)
+    {
+        if (token.IsEmpty)
+        {
+            return "The bearer token is empty.";
+        }
+
+        if (token.Length > maxLength)
+        {
+            return $"The bearer token is longer than {maxLength} bytes.";
+        }
+
+        if (token.Count('.') != 2)
+        {
+            return "The bearer token is not a JWT (it must have exactly three dot-separated parts).";
+        }
+
+        var index = 0;
+        foreach (var part in token.Split('.'))
+        {
+            var text = token[part];
+            if (text.IsEmpty || !IsBase64Url(text) || (index < 2 && !StartsWithJsonObject(text)))
+            {
+                return "The bearer token is not a JWT (its parts are not base64url JSON).";
+            }
+
+            index++;
+        }
+
+        return null;
+    }
+
+    private static bool StartsWithJsonObject(ReadOnlySpan<char> part)
+    {
+        Span<byte> first = stackalloc byte[3];
+        return part.Length >= 4
+               && System.Buffers.Text.Base64Url.TryDecodeFromChars(part[..4], first, out var written)
+               && written > 0 && first[0] == (byte)'{';
+    }
+
+    private static bool IsBase64Url(ReadOnlySpan<char> part)
+    {
+        foreach (var c in part)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return part.Length % 4 != 1;
+    }
+
+    private static DateTimeOffset? ToDate(JsonWebToken jwt, string claim)
+    {
+        if (!jwt.TryGetPayloadValue<object>(claim, out var value) || value is null)
+        {
+            return null;
+        }
+
+        var seconds = value switch
+        {
+            long l => l,
+            int i => i,
+            double d when !double.IsNaN(d) && !double.IsInfinity(d) => (long)Math.Clamp(Math.Floor(d), long.MinValue, long.MaxValue),
+            decimal m => (long)Math.Clamp(Math.Floor(m), long.MinValue, long.MaxValue),
+            _ => throw new FormatException($"The '{claim}' claim is not a number."),
+        };
+        const long maxSeconds = 253402300799; // 9999-12-31T23:59:59Z
+        return DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, maxSeconds));
+    }
+
+    private static IReadOnlyList<string> ReadScopes(JsonWebToken jwt)
+    {
+        List<string>? scopes = null;
+        if (jwt.TryGetPayloadValue<string>(ScopeClaim, out var scope))
+        {
+            AddSpaceSeparated(ref scopes, scope);
+        }
+
+        if (jwt.TryGetPayloadValue<List<string>>("scp", out var scpList) && scpList is not null)
+        {
+            foreach (var s in scpList)
+            {
+                AddSpaceSeparated(ref scopes, s);
+            }
+        }
+        else if (jwt.TryGetPayloadValue<string>("scp", out var scpText))
+        {
+            AddSpaceSeparated(ref scopes, scpText);
+        }
+
+        return scopes is null ? [] : scopes;
+
+        static void AddSpaceSeparated(ref List<string>? list, string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                return;
+            }
+
+            foreach (var s in value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+            {
+                list ??= new List<string>(4);
+                if (!list.Contains(s))
+                {
+                    list.Add(s);
+                }
+            }
+        }
+    }
+
+    private static Claim[] ReadClaims(JsonWebToken jwt, IReadOnlyList<string> scopes)
+    {
+        var claims = new List<Claim>(16);
+        var issuer = jwt.Issuer is { Length: > 0 } iss ? iss : ClaimsIdentity.DefaultIssuer;
+        foreach (var claim in jwt.Claims)
+        {
+            if (claim.Type != ScopeClaim)
+            {
+                claims.Add(claim);
+            }
+        }
+
+        foreach (var s in scopes)
+        {
+            claims.Add(new Claim(ScopeClaim, s, ClaimValueTypes.String, issuer, issuer));
+        }
+
+        return claims.ToArray();
+    }
+}

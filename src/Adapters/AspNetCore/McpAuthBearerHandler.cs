@@ -41,8 +41,18 @@ internal sealed class McpAuthBearerHandler(
         IMcpCallSource? calls = null;
         if (kind is { McpBody: true })
         {
-            LimitBody(scheme.Options.MaxBodyBytes);
-            calls = new HttpMcpCallSource(Context, scheme.Options.MaxBodyBytes);
+            var max = scheme.Options.MaxBodyBytes;
+            if (Request.ContentLength > max)
+            {
+                // Declared too large: refused before any work, whether or not a stage would read it.
+                _refusal = scheme.Challenges.Map(
+                    AuthenticationOutcome.Failure(AuthenticationErrorCode.RequestTooLarge, $"The request body is larger than {max} bytes.", McpJsonRpcDecoder.Source),
+                    scheme.ResourceMetadataUrl(Request));
+                return AuthenticateResult.Fail("The request body is too large.");
+            }
+
+            LimitBody(max);
+            calls = new HttpMcpCallSource(Context, max);
         }
 
         var header = Request.Headers.Authorization;

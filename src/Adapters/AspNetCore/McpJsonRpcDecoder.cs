@@ -34,6 +34,11 @@ internal static class McpJsonRpcDecoder
             return Refused("The MCP request body is empty.");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span) || !EscapesDecode(utf8.Span))
+        {
+            return Refused("The MCP request body holds a string that cannot be decoded.");
+        }
+
         List<McpCall> calls;
         try
         {
@@ -141,6 +146,33 @@ internal static class McpJsonRpcDecoder
 
         var call = new McpCall(method, null, target);
         return call.IsToolCall ? call with { ToolName = tool } : call;
+    }
+
+    // Every escaped string and member name must decode (no lone surrogate escape anywhere), as it will have to when the
+    // endpoint reads it. Unescaped text was checked as UTF-8 above; structure errors are left to the parser.
+    private static bool EscapesDecode(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = Options.MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    _ = reader.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return true; // not JSON at all: the parser refuses it with its own message
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        return true;
     }
 
     // The members of an object by name, case-insensitively; false when a name appears twice.

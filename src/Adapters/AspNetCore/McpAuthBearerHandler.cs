@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using MediatR;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,15 @@ internal sealed class McpAuthBearerHandler(
     /// <inheritdoc />
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        var endpoint = Context.GetEndpoint();
+        var kind = endpoint?.Metadata.GetMetadata<McpAuthEndpointMetadata>();
+        if (kind is null && !RequiresAuthorization(endpoint))
+        {
+            // Asked as the default scheme for a request no policy protects (/healthz, metadata, an unknown path): the
+            // pipeline does not run, so a token sent there costs nothing and is never looked at.
+            return AuthenticateResult.NoResult();
+        }
+
         var scheme = McpScheme;
         if (scheme.Guard.RefusalFor(Context) is { } refusal)
         {
@@ -37,7 +47,6 @@ internal sealed class McpAuthBearerHandler(
             return AuthenticateResult.Fail(refusal);
         }
 
-        var kind = Context.GetEndpoint()?.Metadata.GetMetadata<McpAuthEndpointMetadata>();
         IMcpCallSource? calls = null;
         if (kind is { McpBody: true })
         {
@@ -89,6 +98,11 @@ internal sealed class McpAuthBearerHandler(
                 AuthenticationOutcome.Failure(AuthenticationErrorCode.InsufficientScope, "The token does not allow this operation.", "Authorization"),
                 McpScheme.ResourceMetadataUrl(Request))
             .WriteAsync(Response);
+
+    private static bool RequiresAuthorization(Endpoint? endpoint) =>
+        endpoint is not null
+        && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
+        && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
 
     // Applies the body limit to whoever reads the body (McpAuth or the endpoint), while it can still be changed.
     private void LimitBody(long maxBodyBytes)

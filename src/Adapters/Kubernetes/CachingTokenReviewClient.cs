@@ -26,7 +26,7 @@ public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<
     {
         ArgumentNullException.ThrowIfNull(request);
         return _cache.GetOrCreateAsync(
-            keys.Of(request.Target, request.Token, string.Join('\n', request.Audiences)),
+            keys.OfParts(request.Target, request.Token, string.Join('\n', request.Audiences)),
             () => inner.ReviewAsync(request, CancellationToken.None).AsTask(),
             result => result.Status switch
             {

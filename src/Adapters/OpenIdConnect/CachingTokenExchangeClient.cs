@@ -25,7 +25,7 @@ public sealed class CachingTokenExchangeClient(
     /// <inheritdoc />
     public ValueTask<TokenExchangeResult> ExchangeAsync(string subjectToken, DateTimeOffset? subjectExpiresAt, CancellationToken cancellationToken) =>
         _cache.GetOrCreateAsync(
-            keys.Of(subjectToken, _audience, _scopes),
+            keys.OfParts(subjectToken, _audience, _scopes),
             () => inner.ExchangeAsync(subjectToken, subjectExpiresAt, CancellationToken.None).AsTask(),
             result => result.Status == PortStatus.Accepted && result.ExpiresAt is { } exp
                 ? Min(exp, subjectExpiresAt) - _margin

@@ -35,7 +35,7 @@ public sealed class CacheKeys : IDisposable
     }
 
     /// <summary>The key of one secret string (e.g. a bearer token).</summary>
-    public CacheKey Of(ReadOnlySpan<char> secret)
+    public CacheKey OfSecret(ReadOnlySpan<char> secret)
     {
         var max = Encoding.UTF8.GetMaxByteCount(secret.Length);
         byte[]? rented = null;
@@ -55,7 +55,7 @@ public sealed class CacheKeys : IDisposable
     }
 
     /// <summary>The key of several parts (each length-prefixed, so <c>("ab","c")</c> and <c>("a","bc")</c> differ).</summary>
-    public CacheKey Of(params ReadOnlySpan<string?> parts)
+    public CacheKey OfParts(params ReadOnlySpan<string?> parts)
     {
         var max = 0;
         foreach (var p in parts)

@@ -37,7 +37,7 @@ public sealed class ValidatedTokenCache
     public long Epoch => _cache.Epoch;
 
     /// <summary>Looks <paramref name="token"/> up.</summary>
-    public bool TryGet(ReadOnlySpan<char> token, out ParsedToken parsed) => _cache.TryGet(_keys.Of(token), out parsed);
+    public bool TryGet(ReadOnlySpan<char> token, out ParsedToken parsed) => _cache.TryGet(_keys.OfSecret(token), out parsed);
 
     /// <summary>
     /// Remembers a token the issuer check accepted (tokens without <c>exp</c> are not cached), unless keys were
@@ -52,7 +52,7 @@ public sealed class ValidatedTokenCache
         }
 
         var cap = _time.GetUtcNow() + _maxAge;
-        return _cache.Set(_keys.Of(token.Raw), token, exp < cap ? exp : cap, epoch);
+        return _cache.Set(_keys.OfSecret(token.Raw), token, exp < cap ? exp : cap, epoch);
     }
 
     /// <summary>

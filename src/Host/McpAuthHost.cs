@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace McpAuth.Host;
@@ -98,9 +99,6 @@ public static class McpAuthHost
         var health = builder.Services.AddHealthChecks();
         if (host.RequireOAuth)
         {
-            // McpAuth is the only scheme: without this switch ASP.NET Core would make it the default and run it on every
-            // request, /healthz and the metadata documents included.
-            AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
             builder.Services.AddAuthentication().AddMcpAuth();
             builder.Services.AddMcpAuth().AddKubernetesTokenReview();
             builder.Services.AddAuthorization();
@@ -126,6 +124,7 @@ public static class McpAuthHost
         }
         else
         {
+            HostLog.AuthenticationOff(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("McpAuth.Host"));
             app.MapMcp(mcpPath).WithMcpOriginCheck();
         }
 

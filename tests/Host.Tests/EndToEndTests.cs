@@ -99,7 +99,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         using var response = await http.PostAsync(BaseUrl + "/mcp", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.GetValues("WWW-Authenticate").Should().Equal(
-            $"Bearer realm=\"Kubernetes MCP Server\", resource_metadata=\"{BaseUrl}/.well-known/oauth-protected-resource/mcp\"");
+            $"Bearer realm=\"Kubernetes MCP Server\", audience=\"{BaseUrl}/mcp\", resource_metadata=\"{BaseUrl}/.well-known/oauth-protected-resource/mcp\"");
 
         var issuerMetadata = JsonDocument.Parse(await http.GetStringAsync(BaseUrl + "/.well-known/oauth-authorization-server")).RootElement;
         issuerMetadata.GetProperty("issuer").GetString().Should().Be(_idp.Issuer);

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace McpAuth.Host.Tests;
@@ -15,7 +14,7 @@ public sealed class HostHarness : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private HostHarness(WebApplication app, FakeOidc oidc, FakeExchange exchange, FakeReview review)
+    private HostHarness(WebApplication app, FakeOidcValidator oidc, FakeExchangeClient exchange, FakeReviewClient review)
     {
         _app = app;
         Client = app.GetTestClient();
@@ -28,31 +27,25 @@ public sealed class HostHarness : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public FakeOidc Oidc { get; }
+    public FakeOidcValidator Oidc { get; }
 
-    public FakeExchange Exchange { get; }
+    public FakeExchangeClient Exchange { get; }
 
-    public FakeReview Review { get; }
+    public FakeReviewClient Review { get; }
 
-    public static async Task<HostHarness> StartAsync(params string[] args) => await StartAsync(args, fakes: true);
-
-    internal static async Task<HostHarness> StartAsync(string[] args, bool fakes, Action<WebApplication>? endpoints = null)
+    public static async Task<HostHarness> StartAsync(params string[] args)
     {
-        var oidc = new FakeOidc();
-        var exchange = new FakeExchange();
-        var review = new FakeReview();
+        var oidc = new FakeOidcValidator();
+        var exchange = new FakeExchangeClient();
+        var review = new FakeReviewClient();
         var result = McpAuthHost.Build(args, b =>
         {
             b.WebHost.UseTestServer();
-            if (fakes)
-            {
-                b.Services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(oidc));
-                b.Services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(exchange));
-                b.Services.Replace(ServiceDescriptor.Singleton<ITokenReviewClient>(review));
-            }
+            b.Services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(oidc));
+            b.Services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(exchange));
+            b.Services.Replace(ServiceDescriptor.Singleton<ITokenReviewClient>(review));
         });
         result.App.Should().NotBeNull(result.Message);
-        endpoints?.Invoke(result.App!);
         await result.App!.StartAsync();
         return new HostHarness(result.App, oidc, exchange, review);
     }
@@ -66,7 +59,7 @@ public sealed class HostHarness : IAsyncDisposable
     // The OIDC port is faked in these tests, so one key (made once, not per token) is enough.
     private static readonly RsaSecurityKey SigningKey = new(System.Security.Cryptography.RSA.Create(2048)) { KeyId = "k1" };
 
-    public static string Token(string scope = "read", string audience = "http://localhost/mcp", int expiresIn = 600) =>
+    public static string Token(string scope = "read", string audience = "https://mcp.example.com/mcp", int expiresIn = 600) =>
         TestKeys.Sign(SigningKey, "RS256", new Dictionary<string, object>
         {
             ["iss"] = "https://issuer.test",
@@ -77,9 +70,9 @@ public sealed class HostHarness : IAsyncDisposable
             ["scope"] = scope,
         }, kid: "k1");
 
-    public static HttpRequestMessage Mcp(string? token, string body = """{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", string? origin = null)
+    public static HttpRequestMessage Mcp(string? token, string body = """{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", string? origin = null, string path = "/mcp")
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (token is not null)
@@ -99,50 +92,5 @@ public sealed class HostHarness : IAsyncDisposable
     {
         var arguments = context is null ? new Dictionary<string, object>() : new Dictionary<string, object> { ["context"] = context };
         return System.Text.Json.JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method = "tools/call", @params = new { name = tool, arguments } });
-    }
-}
-
-public sealed class FakeOidc : IOidcTokenValidator
-{
-    public OidcValidationResult Result { get; set; } = OidcValidationResult.Valid;
-
-    public int Calls;
-
-    public ValueTask<OidcValidationResult> ValidateAsync(JsonWebToken token, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref Calls);
-        return ValueTask.FromResult(Result);
-    }
-}
-
-public sealed class FakeExchange : ITokenExchangeClient
-{
-    public TokenExchangeResult Result { get; set; } = TokenExchangeResult.Exchanged("exchanged-token", DateTimeOffset.UtcNow.AddMinutes(5));
-
-    public int Calls;
-
-    public ValueTask<TokenExchangeResult> ExchangeAsync(string subjectToken, DateTimeOffset? subjectExpiresAt, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref Calls);
-        return ValueTask.FromResult(Result);
-    }
-}
-
-public sealed class FakeReview : ITokenReviewClient
-{
-    public List<TokenReviewRequest> Requests { get; } = [];
-
-    public Func<TokenReviewRequest, TokenReviewResult> Answer { get; set; } = r => r.Target == "unknown"
-        ? TokenReviewResult.UnknownTarget("Unknown cluster context 'unknown'.")
-        : TokenReviewResult.Authenticated(new ClusterUser("alice@" + r.Target, null, [], new Dictionary<string, IReadOnlyList<string>>()), r.Audiences);
-
-    public ValueTask<TokenReviewResult> ReviewAsync(TokenReviewRequest request, CancellationToken cancellationToken)
-    {
-        lock (Requests)
-        {
-            Requests.Add(request);
-        }
-
-        return ValueTask.FromResult(Answer(request));
     }
 }

@@ -73,7 +73,7 @@ public sealed class InvalidTokensAre401Tests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, name);
         var challenge = response.Headers.GetValues("WWW-Authenticate").Single();
-        challenge.Should().StartWith($"Bearer realm=\"Kubernetes MCP Server\", resource_metadata=\"{_baseUrl}/.well-known/oauth-protected-resource/mcp\", scope=\"admin\", error=\"invalid_token\"");
+        challenge.Should().StartWith($"Bearer realm=\"Kubernetes MCP Server\", audience=\"{resource}\", resource_metadata=\"{_baseUrl}/.well-known/oauth-protected-resource/mcp\", scope=\"admin\", error=\"invalid_token\"");
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
         (await response.Content.ReadAsStringAsync()).Should().Contain("\"error\":\"invalid_token\"");
     }

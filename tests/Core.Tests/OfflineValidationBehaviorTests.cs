@@ -22,7 +22,7 @@ public class OfflineValidationBehaviorTests
         { "NotYetValid", Tokens.Valid(("nbf", At(61))), "The token is not valid yet." },
         { "NotYetValidWithinSkew", Tokens.Valid(("nbf", At(59))), null },
         { "IssuedInFuture", Tokens.Valid(("iat", At(120))), "The token was issued in the future." },
-        { "NoExp", Without(Tokens.Valid(), "exp"), null },
+        { "NoExp", Tokens.Without(Tokens.Valid(), "exp"), null },
     };
 
     [Theory]
@@ -39,7 +39,7 @@ public class OfflineValidationBehaviorTests
         {
             outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, name);
             outcome.Error.Description.Should().Be(error);
-            outcome.Error.Stage.Should().Be(Stage.OfflineValidation);
+            outcome.Error.Stage.Should().Be("OfflineValidation");
             next.Calls.Should().Be(0);
         }
     }
@@ -64,7 +64,7 @@ public class OfflineValidationBehaviorTests
     [MemberData(nameof(AudienceRows))]
     public async Task Handle_Audience_AnyMatchWhenConfigured(string name, object aud, string? expected, bool accepted)
     {
-        var (outcome, next) = await Run(Tokens.Valid(("aud", aud)), o => o.OAuthAudience = expected);
+        var (outcome, next) = await Run(Tokens.Valid(("aud", aud)), o => o.Audience = expected);
         outcome.Succeeded.Should().Be(accepted, name);
         next.Calls.Should().Be(accepted ? 1 : 0);
         if (!accepted)
@@ -76,22 +76,49 @@ public class OfflineValidationBehaviorTests
     [Fact]
     public async Task Handle_NoTokenAudience_FailsWhenOneIsExpected()
     {
-        var (outcome, _) = await Run(Without(Tokens.Valid(), "aud"), o => o.OAuthAudience = "mcp-server");
+        var (outcome, _) = await Run(Tokens.Without(Tokens.Valid(), "aud"), o => o.Audience = "mcp-server");
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
     }
 
     [Fact]
-    public async Task Handle_ServerUrlWithoutAudience_ExpectsTheResourceUrl()
+    public async Task Handle_AudienceIsTheResourceUrl_MatchedExactly()
     {
-        var (accepted, _) = await Run(Tokens.Valid(("aud", "https://mcp.example.com/mcp")), o => o.ServerUrl = "https://mcp.example.com/");
+        // ServerUrl → Audience derivation moved to the ASP.NET Core adapter; Core matches the audience it is given.
+        var (accepted, _) = await Run(Tokens.Valid(("aud", "https://mcp.example.com/mcp")), o => o.Audience = "https://mcp.example.com/mcp");
         accepted.Succeeded.Should().BeTrue();
-        var (refused, _) = await Run(Tokens.Valid(("aud", "mcp-server")), o => o.ServerUrl = "https://mcp.example.com");
+        var (refused, _) = await Run(Tokens.Valid(("aud", "mcp-server")), o => o.Audience = "https://mcp.example.com/mcp");
         refused.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        var (trailingSlash, _) = await Run(Tokens.Valid(("aud", "https://mcp.example.com/mcp/")), o => o.Audience = "https://mcp.example.com/mcp");
+        trailingSlash.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
     }
 
-    private static Dictionary<string, object> Without(Dictionary<string, object> claims, string key)
+    [Fact]
+    public async Task Handle_AcceptAnyAudience_DoesNotCheckAudience()
     {
-        claims.Remove(key);
-        return claims;
+        var (outcome, next) = await Run(Tokens.Valid(("aud", "another-api")), o => { o.Audience = null; o.AcceptAnyAudience = true; });
+        outcome.Should().BeSameAs(Next.Passed);
+        next.Calls.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Handle_NothingParsed_NoCredentialsWithoutCallingNext()
+    {
+        var next = new Next();
+        var outcome = await new OfflineValidationBehavior(Opt.Of(), Opt.Clock())
+            .Handle(new AuthenticateRequest("Bearer x"), CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(AuthenticationOutcome.NoCredentials);
+        next.Calls.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Handle_ExpiredCachedToken_IsStillRefused()
+    {
+        // A token from the validated-token cache is marked verified: the offline checks must not trust that.
+        var request = Tokens.Parsed(Tokens.Valid(("exp", At(-61))));
+        request.State.VerifiedByIssuer = true;
+        var next = new Next();
+        var outcome = await new OfflineValidationBehavior(Opt.Of(), Opt.Clock()).Handle(request, CancellationToken.None, next.Delegate);
+        outcome.Error!.Description.Should().Be("The token has expired.");
+        next.Calls.Should().Be(0);
     }
 }

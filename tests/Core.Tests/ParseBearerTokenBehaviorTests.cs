@@ -1,4 +1,5 @@
 using McpAuth.Behaviors;
+using McpAuth.Tokens;
 
 namespace McpAuth.Core.Tests;
 
@@ -47,7 +48,9 @@ public class ParseBearerTokenBehaviorTests
         request.State.EffectiveToken.Should().Be(Valid);
         request.State.Token!.Subject.Should().Be("alice");
         request.State.Audiences.Should().Equal("mcp-server");
-        request.State.ExpiresAt.Should().Be(Tokens.Now.AddMinutes(10));
+        request.State.Token.ExpiresAt.Should().Be(Tokens.Now.AddMinutes(10));
+        request.State.VerifiedByIssuer.Should().BeFalse();
+        request.State.Exchanged.Should().BeFalse();
     }
 
     public static TheoryData<string, string> InvalidRows
@@ -80,7 +83,7 @@ public class ParseBearerTokenBehaviorTests
         var (outcome, next, request) = await Run("Bearer " + token);
         outcome.Kind.Should().Be(AuthenticationOutcomeKind.Failure, name);
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
-        outcome.Error.Stage.Should().Be(Stage.ParseBearerToken);
+        outcome.Error.Stage.Should().Be("ParseBearerToken");
         outcome.Error.Description.Should().NotContain(token.Length > 10 ? token[..10] : "\u0000");
         next.Calls.Should().Be(0);
         request.State.Token.Should().BeNull();
@@ -154,5 +157,87 @@ public class ParseBearerTokenBehaviorTests
         var (outcome, _, request) = await Run("  Bearer    " + Valid + "  ");
         outcome.Should().BeSameAs(Next.Passed);
         request.State.RawToken.Should().Be(Valid);
+    }
+
+    [Fact]
+    public async Task Handle_EmptyBearer_IsInvalidTokenNotNoCredentials()
+    {
+        var (outcome, next, _) = await Run("Bearer ");
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        outcome.Error.Description.Should().Be("The bearer token is empty.");
+        next.Calls.Should().Be(0);
+    }
+
+    public static TheoryData<string, string, string> ErrorMessageRows
+    {
+        get
+        {
+            var parts = Tokens.Create().Split('.');
+            return new TheoryData<string, string, string>
+            {
+                { "TwoParts", parts[0] + "." + parts[1], "The bearer token is not a JWT (it must have exactly three dot-separated parts)." },
+                { "BadBase64", parts[0] + ".!!!." + parts[2], "The bearer token is not a JWT (its parts are not base64url JSON)." },
+                { "PayloadIsArray", parts[0] + "." + Tokens.B64("[1,2]") + "." + parts[2], "The bearer token is not a JWT (its parts are not base64url JSON)." },
+                { "AlgNone", Tokens.Create(alg: "none"), "The bearer token's signing algorithm is not accepted." },
+                { "ExpNotANumber", Tokens.Create(Tokens.Valid(("exp", "tomorrow"))), "The bearer token is not a JWT (its header or payload is not valid base64url JSON)." },
+            };
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorMessageRows))]
+    public async Task Handle_MalformedToken_SaysWhyWithoutTheToken(string name, string token, string description)
+    {
+        var (outcome, _, _) = await Run("Bearer " + token);
+        outcome.Error!.Description.Should().Be(description, name);
+    }
+
+    [Fact]
+    public async Task Handle_TokenAlreadyInState_IsNotParsedAgain()
+    {
+        // The validated-token cache stage fills the state on a hit: this stage must leave that token alone.
+        var cached = Tokens.Parse(Tokens.Create());
+        var request = new AuthenticateRequest("Bearer not-even-a-jwt");
+        request.State.Token = cached;
+        request.State.VerifiedByIssuer = true;
+        var next = new Next();
+        var outcome = await new ParseBearerTokenBehavior(Opt.Of()).Handle(request, CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(Next.Passed);
+        next.Calls.Should().Be(1);
+        request.State.Token.Should().BeSameAs(cached);
+        request.State.VerifiedByIssuer.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Handle_ParsedToken_IsNotMarkedVerified()
+    {
+        var (_, _, request) = await Run("Bearer " + Valid);
+        request.State.VerifiedByIssuer.Should().BeFalse();
+        request.State.Token!.Raw.Should().Be(Valid);
+        request.State.Token.KeyId.Should().Be("k1");
+    }
+}
+
+public class BearerTokenTests
+{
+    public static TheoryData<string, string?, bool, string> Rows => new()
+    {
+        { "Null", null, false, "" },
+        { "Empty", "", false, "" },
+        { "Basic", "Basic abc", false, "" },
+        { "NoSpaceAfterScheme", "Bearerabc", false, "" },
+        { "TabAfterScheme", "Bearer\tabc", false, "" },
+        { "Lowercase", "bearer abc", true, "abc" },
+        { "BareScheme", "Bearer", true, "" },
+        { "SpacesAround", "  Bearer   abc  ", true, "abc" },
+        { "TokenWithInnerSpace", "Bearer a b", true, "a b" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TryGet_ReadsOnlyTheBearerScheme(string name, string? header, bool found, string token)
+    {
+        BearerToken.TryGet(header, out var value).Should().Be(found, name);
+        value.ToString().Should().Be(token, name);
     }
 }

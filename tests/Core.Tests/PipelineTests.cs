@@ -11,137 +11,146 @@ namespace McpAuth.Core.Tests;
 
 public class PipelineTests
 {
-    private sealed class Peers
-    {
-        public Journal Journal { get; } = new();
-        public FakeOidcValidator Oidc { get; }
-        public FakeExchangeClient Exchange { get; }
-        public FakeReviewClient Review { get; }
+    private static readonly Type[] DefaultOrder =
+    [
+        typeof(ExceptionGuardBehavior), typeof(ValidatedTokenCacheBehavior), typeof(ParseBearerTokenBehavior),
+        typeof(OfflineValidationBehavior), typeof(OidcProviderValidationBehavior), typeof(TokenExchangeBehavior),
+        typeof(TokenReviewBehavior), typeof(RequiredScopesBehavior), typeof(ToolScopesBehavior),
+    ];
 
-        public Peers()
-        {
-            Oidc = new FakeOidcValidator(Journal);
-            Exchange = new FakeExchangeClient(Journal);
-            Review = new FakeReviewClient(Journal);
-        }
-    }
+    private static List<Type> Resolved(IServiceProvider provider) =>
+        provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType()).ToList();
 
-    private static (IServiceProvider Provider, Peers Peers) Build(Action<McpAuthOptions>? configure = null)
+    [Fact]
+    public void DefaultStages_AreInTheFixedOrder()
     {
-        var peers = new Peers();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Tokens.Now));
-        services.AddMcpAuth(o =>
-        {
-            o.RequireOAuth = true;
-            o.AuthorizationUrl = "https://issuer.test";
-            o.OAuthAudience = "mcp-server";
-            o.StsClientId = "client";
-            o.StsAudience = "k8s-api";
-            o.ValidateToken = true;
-            configure?.Invoke(o);
-        });
-        services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(peers.Oidc));
-        services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(peers.Exchange));
-        services.Replace(ServiceDescriptor.Singleton<ITokenReviewClient>(peers.Review));
-        return (services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true }), peers);
+        McpAuthServiceCollectionExtensions.DefaultStages.Should().Equal(DefaultOrder);
     }
 
     [Fact]
-    public void Registration_StagesAreRegisteredInTheFixedOrder()
+    public void Registration_StagesAreRegisteredAndResolvedInTheFixedOrder()
     {
-        var (provider, _) = Build();
-        provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType())
-            .Should().Equal(
-                typeof(ExceptionGuardBehavior), typeof(ParseBearerTokenBehavior), typeof(OfflineValidationBehavior),
-                typeof(OidcProviderValidationBehavior), typeof(TokenExchangeBehavior), typeof(TokenReviewBehavior),
-                typeof(RequiredScopesBehavior), typeof(ToolScopesBehavior));
+        var pipeline = TestPipeline.Build(TestPipeline.Everything);
+        Resolved(pipeline.Provider).Should().Equal(DefaultOrder);
+        new McpAuthBuilder(new ServiceCollection().AddLogging()).Stages.Should().BeEmpty();
+        var services = new ServiceCollection();
+        services.AddMcpAuth().Stages.Should().Equal(DefaultOrder);
     }
 
     [Fact]
     public async Task Send_ValidToken_RunsEveryStageInOrderAndBuildsThePrincipal()
     {
-        var (provider, peers) = Build(o => o.RequiredScopes = ["read"]);
-        var token = Tokens.Create();
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + token, "beta"));
+        var pipeline = TestPipeline.Build(o =>
+        {
+            TestPipeline.Everything(o);
+            o.RequiredScopes = ["read"];
+        });
+        var token = Tokens.Create(Tokens.Valid(("tenant", "contoso")));
+        var outcome = await pipeline.Send(AuthenticateRequest.ForTarget("Bearer " + token, "beta"));
 
         outcome.Succeeded.Should().BeTrue(outcome.ToString());
-        peers.Journal.Entries.Should().Equal("oidc", "exchange", "review:beta");
-        peers.Exchange.LastSubjectToken.Should().Be(token);
-        peers.Review.Requests.Single().Token.Should().Be("exchanged-token");
-        peers.Review.Requests.Single().Audiences.Should().Equal("k8s-api");
+        pipeline.Journal.Entries.Should().Equal("oidc", "exchange", "review:beta");
+        pipeline.Exchange.LastSubjectToken.Should().Be(token);
+        pipeline.Review.Requests.Single().Token.Should().Be("exchanged-token");
+        pipeline.Review.Requests.Single().Audiences.Should().Equal("k8s-api");
         var p = outcome.Principal!;
         p.Subject.Should().Be("alice");
         p.Issuer.Should().Be("https://issuer.test");
         p.Audiences.Should().Equal("mcp-server");
         p.Scopes.Should().Equal("read", "write");
+        p.Claims.Where(c => c.Type == "scope").Select(c => c.Value).Should().Equal("read", "write");
+        p.Claims.Should().ContainSingle(c => c.Type == "tenant" && c.Value == "contoso");
+        p.Claims.Should().ContainSingle(c => c.Type == "sub" && c.Value == "alice");
         p.EffectiveToken.Should().Be("exchanged-token");
         p.Exchanged.Should().BeTrue();
-        p.ClusterUser!.Username.Should().Be("system:alice");
+        p.ClusterUser!.Username.Should().Be("alice@beta");
         p.ClusterUsers.Keys.Should().Equal("beta");
+        p.ToString().Should().NotContain("exchanged-token").And.NotContain(token);
+    }
+
+    [Fact]
+    public async Task Send_NoExchange_EffectiveTokenIsTheCallersToken()
+    {
+        var pipeline = TestPipeline.Build(o => o.ValidateToken = true);
+        var token = Tokens.Create();
+        var outcome = await pipeline.Send(token);
+        outcome.Principal!.EffectiveToken.Should().Be(token);
+        outcome.Principal.Exchanged.Should().BeFalse();
+        pipeline.Review.Requests.Single().Token.Should().Be(token);
+        pipeline.Review.Requests.Single().Audiences.Should().Equal("mcp-server");
+        pipeline.Journal.Entries.Should().Equal("oidc", "review:");
     }
 
     [Fact]
     public async Task Send_ExpiredToken_StopsBeforeAnyPeerIsCalled()
     {
-        var (provider, peers) = Build();
+        var pipeline = TestPipeline.Build(TestPipeline.Everything);
         var expired = Tokens.Create(Tokens.Valid(("exp", Tokens.Now.AddMinutes(-5).ToUnixTimeSeconds())));
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + expired));
-        outcome.Error!.Stage.Should().Be(Stage.OfflineValidation);
-        peers.Oidc.Calls.Should().Be(0);
-        peers.Exchange.Calls.Should().Be(0);
-        peers.Review.Requests.Should().BeEmpty();
+        var outcome = await pipeline.Send(expired);
+        outcome.Error!.Stage.Should().Be("OfflineValidation");
+        pipeline.Oidc.Calls.Should().Be(0);
+        pipeline.Exchange.Calls.Should().Be(0);
+        pipeline.Review.Requests.Should().BeEmpty();
     }
 
     [Fact]
     public async Task Send_IssuerRejects_NoExchangeAndNoReview()
     {
-        var (provider, peers) = Build();
-        peers.Oidc.Result = OidcValidationResult.Invalid("The token's signature is invalid.");
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
+        var pipeline = TestPipeline.Build(TestPipeline.Everything);
+        pipeline.Oidc.Result = OidcValidationResult.Invalid("The token's signature is invalid.");
+        var outcome = await pipeline.Send(Tokens.Create());
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
-        peers.Journal.Entries.Should().Equal("oidc");
+        outcome.Error.Stage.Should().Be("OidcProviderValidation");
+        pipeline.Journal.Entries.Should().Equal("oidc");
     }
 
     [Fact]
     public async Task Send_StsDown_ReviewIsNotCalled()
     {
-        var (provider, peers) = Build();
-        peers.Exchange.Result = TokenExchangeResult.Unavailable("HTTP 503");
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
+        var pipeline = TestPipeline.Build(TestPipeline.Everything);
+        pipeline.Exchange.Result = TokenExchangeResult.Unavailable("HTTP 503");
+        var outcome = await pipeline.Send(Tokens.Create());
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
-        peers.Journal.Entries.Should().Equal("oidc", "exchange");
+        outcome.Error.Stage.Should().Be("TokenExchange");
+        pipeline.Journal.Entries.Should().Equal("oidc", "exchange");
     }
 
     [Fact]
     public async Task Send_ForgedButUnderScopedToken_Gets401Not403()
     {
-        var (provider, peers) = Build(o => o.RequiredScopes = ["admin"]);
-        peers.Oidc.Result = OidcValidationResult.Invalid("The token's signature is invalid.");
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
+        var pipeline = TestPipeline.Build(o => o.RequiredScopes = ["admin"]);
+        pipeline.Oidc.Result = OidcValidationResult.Invalid("The token's signature is invalid.");
+        var outcome = await pipeline.Send(Tokens.Create());
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        outcome.Error.Stage.Should().Be("OidcProviderValidation");
+    }
+
+    [Fact]
+    public async Task Send_WrongAudience_Gets401EvenWhenScopesAreMissing()
+    {
+        var pipeline = TestPipeline.Build(o => o.RequiredScopes = ["admin"]);
+        var outcome = await pipeline.Send(Tokens.Create(Tokens.Valid(("aud", "another-api"))));
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        outcome.Error.Stage.Should().Be("OfflineValidation");
+        pipeline.Oidc.Calls.Should().Be(0);
     }
 
     [Fact]
     public async Task Send_NoHeader_NoCredentialsAndNoPeerCalls()
     {
-        var (provider, peers) = Build();
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest(null));
+        var pipeline = TestPipeline.Build(TestPipeline.Everything);
+        var outcome = await pipeline.Send(new AuthenticateRequest(null));
         outcome.Kind.Should().Be(AuthenticationOutcomeKind.NoCredentials);
-        peers.Journal.Entries.Should().BeEmpty();
+        pipeline.Journal.Entries.Should().BeEmpty();
     }
 
     [Fact]
     public async Task Send_PortThrows_GuardAnswersUnavailable()
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Tokens.Now));
-        services.AddMcpAuth(o => { o.RequireOAuth = true; o.AuthorizationUrl = "https://issuer.test"; });
-        services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator, ThrowingValidator>());
-        var outcome = await services.BuildServiceProvider().GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
+        var pipeline = TestPipeline.Build(services: s => s.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator, ThrowingValidator>()));
+        var outcome = await pipeline.Send(Tokens.Create());
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
-        outcome.Error.Stage.Should().Be(Stage.Guard);
+        outcome.Error.Stage.Should().Be("ExceptionGuard");
     }
 
     [Fact]
@@ -149,75 +158,324 @@ public class PipelineTests
     {
         var services = new ServiceCollection().AddLogging();
         services.AddSingleton<TimeProvider>(new FakeTimeProvider(Tokens.Now));
-        services.AddMcpAuth(o => { o.RequireOAuth = true; o.AuthorizationUrl = "https://issuer.test"; });
+        services.AddMcpAuth(o => { o.AuthorizationUrl = "https://issuer.test"; o.Audience = "mcp-server"; });
         var outcome = await services.BuildServiceProvider().GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
-        outcome.Error.Stage.Should().Be(Stage.OidcProviderValidation);
+        outcome.Error.Stage.Should().Be("OidcProviderValidation");
+    }
+
+    [Theory]
+    [InlineData("Exchange")]
+    [InlineData("Review")]
+    public async Task Defaults_UnreplacedExchangeAndReviewPortsFailClosed(string port)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Tokens.Now));
+        services.AddMcpAuth(o =>
+        {
+            o.AuthorizationUrl = "https://issuer.test";
+            o.Audience = "mcp-server";
+            if (port == "Exchange")
+            {
+                o.StsClientId = "c";
+                o.StsAudience = "k8s";
+            }
+            else
+            {
+                o.ValidateToken = true;
+            }
+        });
+        services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(new FakeOidcValidator()));
+        var outcome = await services.BuildServiceProvider().GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create(), []));
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+        outcome.Error.Stage.Should().Be(port == "Exchange" ? "TokenExchange" : "TokenReview");
     }
 
     [Fact]
-    public async Task ReplaceStage_SwapsAStageAtTheSamePosition()
+    public async Task SkipJwtVerification_AcceptsAnUnverifiedToken_WithNoPeerCalls()
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddMcpAuth(o => { o.RequireOAuth = true; o.SkipJwtVerification = true; }).ReplaceStage<OfflineValidationBehavior, RefuseAllStage>();
-        var provider = services.BuildServiceProvider();
-        provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType()).ElementAt(2)
-            .Should().Be(typeof(RefuseAllStage));
-        var outcome = await provider.GetRequiredService<IMediator>().Send(new AuthenticateRequest("Bearer " + Tokens.Create()));
-        outcome.Error!.Stage.Should().Be("RefuseAll");
+        var pipeline = TestPipeline.Build(o => { o.AuthorizationUrl = null; o.Audience = null; o.SkipJwtVerification = true; });
+        var outcome = await pipeline.Send(Tokens.Create());
+        outcome.Succeeded.Should().BeTrue();
+        pipeline.Journal.Entries.Should().BeEmpty();
+        pipeline.Cache.Count.Should().Be(0, "nothing verified the token, so nothing is remembered as verified");
     }
 
     [Fact]
     public void AddMcpAuth_Twice_RegistersStagesOnce()
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddMcpAuth(o => o.RequireOAuth = true);
-        services.AddMcpAuth();
+        services.AddMcpAuth(o => o.ValidateToken = true);
+        var second = services.AddMcpAuth(o => o.RequiredScopes = ["read"]);
         services.Count(d => d.ServiceType == typeof(IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>))
-            .Should().Be(McpAuthServiceCollectionExtensions.StageOrder.Count);
+            .Should().Be(McpAuthServiceCollectionExtensions.DefaultStages.Count);
+        second.Stages.Should().Equal(DefaultOrder);
+        var options = services.BuildServiceProvider().GetRequiredService<IOptions<McpAuthOptions>>().Value;
+        options.ValidateToken.Should().BeTrue("both configure delegates apply");
+        options.RequiredScopes.Should().Equal("read");
     }
 
     [Fact]
-    public void Options_AreBoundFromTheMcpAuthSection()
+    public void Options_AreBoundFromTheMcpAuthSection_ThenConfigured()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["McpAuth:RequireOAuth"] = "true",
             ["McpAuth:AuthorizationUrl"] = "https://issuer.test",
-            ["McpAuth:OAuthAudience"] = "mcp-server",
+            ["McpAuth:Audience"] = "mcp-server",
+            ["McpAuth:AcceptAnyAudience"] = "true",
+            ["McpAuth:ValidateToken"] = "true",
+            ["McpAuth:StsClientId"] = "client",
             ["McpAuth:RequiredScopes:0"] = "read",
             ["McpAuth:ClockSkew"] = "00:00:30",
+            ["McpAuth:MaxTokenBytes"] = "4096",
+            ["McpAuth:TokenCacheMaxEntries"] = "5",
+            ["McpAuth:TokenCacheMaxAge"] = "00:01:00",
             ["McpAuth:ToolScopes:admin-action:0"] = "mcp:admin",
+            ["Other:Audience"] = "not-mine",
         }).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-        services.AddMcpAuth(o => o.StsScopes = ["openid"]);
+        services.AddMcpAuth(o => o.StsAudience = "k8s-api");
         var options = services.BuildServiceProvider().GetRequiredService<IOptions<McpAuthOptions>>().Value;
-        options.RequireOAuth.Should().BeTrue();
-        options.OAuthAudience.Should().Be("mcp-server");
+        options.AuthorizationUrl.Should().Be("https://issuer.test");
+        options.Audience.Should().Be("mcp-server");
+        options.AcceptAnyAudience.Should().BeTrue();
+        options.ValidateToken.Should().BeTrue();
+        options.StsClientId.Should().Be("client");
+        options.StsAudience.Should().Be("k8s-api");
+        options.TokenExchangeEnabled.Should().BeTrue();
         options.RequiredScopes.Should().Equal("read");
         options.ClockSkew.Should().Be(TimeSpan.FromSeconds(30));
+        options.MaxTokenBytes.Should().Be(4096);
+        options.TokenCacheMaxEntries.Should().Be(5);
+        options.TokenCacheMaxAge.Should().Be(TimeSpan.FromMinutes(1));
         options.ToolScopes["admin-action"].Should().Equal("mcp:admin");
-        options.StsScopes.Should().Equal("openid");
     }
 
     [Fact]
     public void Options_InvalidCombination_IsRefusedOnFirstUse()
     {
         var services = new ServiceCollection();
-        services.AddMcpAuth(o => { o.RequireOAuth = false; o.OAuthAudience = "x"; });
+        services.AddMcpAuth(o => o.AuthorizationUrl = "https://issuer.test");
         var act = () => services.BuildServiceProvider().GetRequiredService<IOptions<McpAuthOptions>>().Value;
-        act.Should().Throw<OptionsValidationException>().WithMessage("*OAuthAudience only take effect with RequireOAuth*");
+        act.Should().Throw<OptionsValidationException>()
+            .Which.Failures.Should().ContainSingle().Which.Should().StartWith("McpAuth:AuthorizationUrl is set but no audience is expected");
+    }
+
+    [Fact]
+    public async Task Handler_WithoutAParsedToken_FailsClosed()
+    {
+        // Only reachable when the parse stage was replaced by one that parses nothing.
+        var pipeline = TestPipeline.Build(
+            o => { o.AuthorizationUrl = null; o.Audience = null; o.SkipJwtVerification = true; },
+            b => b.ReplaceStage<ParseBearerTokenBehavior, PassThroughBehavior>().ReplaceStage<OfflineValidationBehavior, OtherPassThroughBehavior>());
+        var outcome = await pipeline.Send(Tokens.Create());
+        outcome.Should().BeSameAs(AuthenticationOutcome.NoCredentials);
+    }
+
+    [Fact]
+    public void TokenHash_IsShortAndStable()
+    {
+        var hash = AuthenticateRequestHandler.TokenHash("secret-token");
+        hash.Should().MatchRegex("^[0-9a-f]{8}$");
+        AuthenticateRequestHandler.TokenHash("secret-token").Should().Be(hash);
+        AuthenticateRequestHandler.TokenHash("other-token").Should().NotBe(hash);
     }
 
     private sealed class ThrowingValidator : IOidcTokenValidator
     {
-        public ValueTask<OidcValidationResult> ValidateAsync(Microsoft.IdentityModel.JsonWebTokens.JsonWebToken token, CancellationToken cancellationToken) =>
+        public ValueTask<OidcValidationResult> ValidateAsync(McpAuth.Tokens.ParsedToken token, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("adapter bug");
     }
 
-    private sealed class RefuseAllStage : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+    private sealed class PassThroughBehavior : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
     {
-        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) =>
-            Task.FromResult(AuthenticationOutcome.Failure(AuthenticationErrorCode.InvalidToken, "no", "RefuseAll"));
+        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) => next();
+    }
+
+    private sealed class OtherPassThroughBehavior : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+    {
+        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next) => next();
+    }
+}
+
+public class StageBuilderTests
+{
+    private static readonly Type[] Defaults = [.. McpAuthServiceCollectionExtensions.DefaultStages];
+
+    private static Type[] With(int index, Type stage) => [.. Defaults[..index], stage, .. Defaults[index..]];
+
+    /// <summary>Writes what it saw of the state when the request passed it: proves its position between the peers.</summary>
+    private sealed class AuditBehavior(Journal journal) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+    {
+        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+        {
+            journal.Add("audit:" + Seen(request.State));
+            return next();
+        }
+
+        internal static string Seen(AuthenticationState state) =>
+            state.Token is null ? "unparsed" : state.Exchanged ? "exchanged" : state.VerifiedByIssuer ? "verified" : "parsed";
+    }
+
+    private sealed class TenantBehavior(Journal journal) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+    {
+        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+        {
+            journal.Add("tenant:" + AuditBehavior.Seen(request.State));
+            return next();
+        }
+    }
+
+    private sealed class RefuseAllBehavior : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+    {
+        public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
+        {
+            using var scope = StageScope.Begin<RefuseAllBehavior>();
+            return Task.FromResult(scope.Fail(AuthenticationErrorCode.InvalidToken, "no"));
+        }
+    }
+
+    private static async Task<(TestPipeline Pipeline, IReadOnlyList<Type> Stages)> Run(Action<McpAuthBuilder> stages)
+    {
+        IReadOnlyList<Type>? seen = null;
+        var pipeline = TestPipeline.Build(TestPipeline.Everything, b =>
+        {
+            stages(b);
+            seen = b.Stages;
+        });
+        var outcome = await pipeline.Send(Tokens.Create());
+        outcome.Succeeded.Should().BeTrue(outcome.ToString());
+        pipeline.Provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType())
+            .Should().Equal(seen!, "the builder's Stages are the order the pipeline runs");
+        return (pipeline, seen!);
+    }
+
+    [Fact]
+    public async Task InsertStageBefore_PutsTheStageJustOutsideTheExistingOne()
+    {
+        var (pipeline, stages) = await Run(b => b.InsertStageBefore<OidcProviderValidationBehavior, AuditBehavior>());
+        stages.Should().Equal(With(4, typeof(AuditBehavior)));
+        pipeline.Journal.Entries.Should().Equal("audit:parsed", "oidc", "exchange", "review:");
+    }
+
+    [Fact]
+    public async Task InsertStageAfter_PutsTheStageJustInsideTheExistingOne()
+    {
+        var (pipeline, stages) = await Run(b => b.InsertStageAfter<OidcProviderValidationBehavior, AuditBehavior>());
+        stages.Should().Equal(With(5, typeof(AuditBehavior)));
+        pipeline.Journal.Entries.Should().Equal("oidc", "audit:verified", "exchange", "review:");
+    }
+
+    [Fact]
+    public async Task InsertStageAfter_TheLastStage_RunsLast()
+    {
+        var (pipeline, stages) = await Run(b => b.InsertStageAfter<ToolScopesBehavior, AuditBehavior>());
+        stages.Should().Equal([.. Defaults, typeof(AuditBehavior)]);
+        pipeline.Journal.Entries.Should().Equal("oidc", "exchange", "review:", "audit:exchanged");
+    }
+
+    [Fact]
+    public async Task InsertStageBefore_TheGuard_RunsFirst()
+    {
+        var (pipeline, stages) = await Run(b => b.InsertStageBefore<ExceptionGuardBehavior, AuditBehavior>());
+        stages.Should().Equal(With(0, typeof(AuditBehavior)));
+        pipeline.Journal.Entries.Should().Equal("audit:unparsed", "oidc", "exchange", "review:");
+    }
+
+    [Fact]
+    public async Task TwoInsertsAfterTheSameStage_TheLaterIsInnerMostAdjacent()
+    {
+        var (pipeline, stages) = await Run(b => b
+            .InsertStageAfter<ParseBearerTokenBehavior, AuditBehavior>()
+            .InsertStageAfter<ParseBearerTokenBehavior, TenantBehavior>());
+        stages.Should().Equal([.. Defaults[..3], typeof(TenantBehavior), typeof(AuditBehavior), .. Defaults[3..]]);
+        pipeline.Journal.Entries.Should().Equal("tenant:parsed", "audit:parsed", "oidc", "exchange", "review:");
+    }
+
+    [Fact]
+    public async Task ReplaceStage_SwapsAStageAtTheSamePosition()
+    {
+        var (pipeline, stages) = await Run(b => b.ReplaceStage<TokenExchangeBehavior, AuditBehavior>());
+        stages.Should().Equal([.. Defaults[..5], typeof(AuditBehavior), .. Defaults[6..]]);
+        stages.Should().NotContain(typeof(TokenExchangeBehavior));
+        pipeline.Journal.Entries.Should().Equal("oidc", "audit:verified", "review:");
+        pipeline.Exchange.Calls.Should().Be(0);
+        pipeline.Review.Requests.Single().Audiences.Should().Equal(["mcp-server"], "without the exchange the review asks for the server's audience");
+    }
+
+    [Fact]
+    public async Task ReplaceStage_TheReplacementsRefusalCarriesItsName()
+    {
+        var pipeline = TestPipeline.Build(stages: b => b.ReplaceStage<OfflineValidationBehavior, RefuseAllBehavior>());
+        pipeline.Provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType()).ElementAt(3)
+            .Should().Be(typeof(RefuseAllBehavior));
+        var outcome = await pipeline.Send(Tokens.Create());
+        outcome.Error!.Stage.Should().Be("RefuseAll");
+        pipeline.Oidc.Calls.Should().Be(0);
+    }
+
+    private const string StageList =
+        "ExceptionGuard, ValidatedTokenCache, ParseBearerToken, OfflineValidation, OidcProviderValidation, TokenExchange, TokenReview, RequiredScopes, ToolScopes";
+
+    public static TheoryData<string, Action<McpAuthBuilder>, string> Misuse => new()
+    {
+        {
+            "InsertBeforeUnregistered", b => b.InsertStageBefore<TenantBehavior, AuditBehavior>(),
+            $"TenantBehavior is not a registered McpAuth stage (stages: {StageList})."
+        },
+        {
+            "InsertAfterUnregistered", b => b.InsertStageAfter<TenantBehavior, AuditBehavior>(),
+            $"TenantBehavior is not a registered McpAuth stage (stages: {StageList})."
+        },
+        {
+            "ReplaceUnregistered", b => b.ReplaceStage<TenantBehavior, AuditBehavior>(),
+            $"TenantBehavior is not a registered McpAuth stage (stages: {StageList})."
+        },
+        {
+            "InsertBuiltInTwice", b => b.InsertStageBefore<ParseBearerTokenBehavior, OfflineValidationBehavior>(),
+            "OfflineValidationBehavior is already a registered McpAuth stage."
+        },
+        {
+            "ReplaceWithBuiltIn", b => b.ReplaceStage<OfflineValidationBehavior, ParseBearerTokenBehavior>(),
+            "ParseBearerTokenBehavior is already a registered McpAuth stage."
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Misuse))]
+    public void Builder_Misuse_ThrowsAndChangesNothing(string name, Action<McpAuthBuilder> misuse, string message)
+    {
+        var builder = new ServiceCollection().AddMcpAuth();
+        var before = builder.Services.ToList();
+        var act = () => misuse(builder);
+        act.Should().Throw<InvalidOperationException>(name).Which.Message.Should().Be(message, name);
+        builder.Services.Should().Equal(before, "a refused change leaves the registrations as they were");
+    }
+
+    [Fact]
+    public void Builder_InsertingACustomStageTwice_Throws()
+    {
+        var builder = new ServiceCollection().AddMcpAuth().InsertStageAfter<ParseBearerTokenBehavior, AuditBehavior>();
+        var act = () => builder.InsertStageBefore<ToolScopesBehavior, AuditBehavior>();
+        act.Should().Throw<InvalidOperationException>().WithMessage("AuditBehavior is already a registered McpAuth stage.");
+        builder.Stages.Count(s => s == typeof(AuditBehavior)).Should().Be(1);
+    }
+
+    [Fact]
+    public void Builder_UnregisteredStage_MessageListsTheCurrentStages()
+    {
+        var builder = new ServiceCollection().AddMcpAuth().ReplaceStage<TokenExchangeBehavior, AuditBehavior>();
+        var act = () => builder.InsertStageAfter<TokenExchangeBehavior, TenantBehavior>();
+        act.Should().Throw<InvalidOperationException>().WithMessage(
+            "TokenExchangeBehavior is not a registered McpAuth stage (stages: ExceptionGuard, ValidatedTokenCache, ParseBearerToken, " +
+            "OfflineValidation, OidcProviderValidation, Audit, TokenReview, RequiredScopes, ToolScopes).");
+    }
+
+    [Fact]
+    public void Builder_Lifetime_IsHonoured()
+    {
+        var builder = new ServiceCollection().AddMcpAuth().InsertStageAfter<ParseBearerTokenBehavior, AuditBehavior>(ServiceLifetime.Scoped);
+        builder.Services.Single(d => d.ImplementationType == typeof(AuditBehavior)).Lifetime.Should().Be(ServiceLifetime.Scoped);
+        builder.Services.Single(d => d.ImplementationType == typeof(ParseBearerTokenBehavior)).Lifetime.Should().Be(ServiceLifetime.Singleton);
     }
 }

@@ -45,33 +45,60 @@ public class OidcProviderValidationBehaviorTests
         {
             outcome.Error!.Code.Should().Be(code.Value);
             outcome.Error.Description.Should().Be(description);
-            outcome.Error.Stage.Should().Be(Stage.OidcProviderValidation);
+            outcome.Error.Stage.Should().Be("OidcProviderValidation");
             next.Calls.Should().Be(0);
+            request.State.VerifiedByIssuer.Should().BeFalse();
         }
+    }
+
+    [Fact]
+    public async Task Handle_AlreadyVerifiedByTheCache_SkipsThePort()
+    {
+        var port = new FakeOidcValidator();
+        var next = new Next();
+        var request = Tokens.Parsed();
+        request.State.VerifiedByIssuer = true;
+        var outcome = await new OidcProviderValidationBehavior(Opt.Of(), port, Opt.Log<OidcProviderValidationBehavior>())
+            .Handle(request, CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(Next.Passed);
+        port.Calls.Should().Be(0);
+        next.Calls.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Handle_NothingParsed_NoCredentialsWithoutThePort()
+    {
+        var port = new FakeOidcValidator();
+        var next = new Next();
+        var outcome = await new OidcProviderValidationBehavior(Opt.Of(), port, Opt.Log<OidcProviderValidationBehavior>())
+            .Handle(new AuthenticateRequest("Bearer x"), CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(AuthenticationOutcome.NoCredentials);
+        port.Calls.Should().Be(0);
+        next.Calls.Should().Be(0);
     }
 }
 
 public class TokenExchangeBehaviorTests
 {
-    public static TheoryData<string, string?, string?, string?, string?, bool> EnabledMatrix => new()
+    public static TheoryData<string, string?, string?, string?, bool> EnabledMatrix => new()
     {
-        // name, issuer, client id, audience, secret, enabled (the original's rule: issuer + client id + audience)
-        { "All", "https://issuer.test", "client", "k8s", "secret", true },
-        { "NoSecret", "https://issuer.test", "client", "k8s", null, true },
-        { "NoIssuer", null, "client", "k8s", "secret", false },
-        { "NoClientId", "https://issuer.test", null, "k8s", "secret", false },
-        { "NoAudience", "https://issuer.test", "client", null, "secret", false },
-        { "Nothing", "https://issuer.test", null, null, null, false },
+        // name, issuer, client id, audience, enabled (the original's rule: issuer + client id + audience)
+        { "All", "https://issuer.test", "client", "k8s", true },
+        { "NoIssuer", null, "client", "k8s", false },
+        { "EmptyIssuer", "", "client", "k8s", false },
+        { "NoClientId", "https://issuer.test", null, "k8s", false },
+        { "NoAudience", "https://issuer.test", "client", null, false },
+        { "Nothing", "https://issuer.test", null, null, false },
     };
 
     [Theory]
     [MemberData(nameof(EnabledMatrix))]
-    public async Task Handle_ExchangeEnabledOnlyWithIssuerClientIdAndAudience(string name, string? issuer, string? clientId, string? audience, string? secret, bool enabled)
+    public async Task Handle_ExchangeEnabledOnlyWithIssuerClientIdAndAudience(string name, string? issuer, string? clientId, string? audience, bool enabled)
     {
         var port = new FakeExchangeClient();
         var next = new Next();
         var request = Tokens.Parsed();
-        var options = Opt.Of(o => { o.AuthorizationUrl = issuer; o.StsClientId = clientId; o.StsAudience = audience; o.StsClientSecret = secret; });
+        var options = Opt.Of(o => { o.AuthorizationUrl = issuer; o.StsClientId = clientId; o.StsAudience = audience; });
         options.Value.TokenExchangeEnabled.Should().Be(enabled, name);
         var outcome = await new TokenExchangeBehavior(options, port, Opt.Log<TokenExchangeBehavior>()).Handle(request, CancellationToken.None, next.Delegate);
         outcome.Should().BeSameAs(Next.Passed);
@@ -89,6 +116,20 @@ public class TokenExchangeBehaviorTests
         port.LastSubjectToken.Should().Be(request.State.RawToken);
         request.State.EffectiveToken.Should().Be("opaque-abc");
         request.State.EffectiveTokenExpiresAt.Should().Be(Tokens.Now.AddMinutes(3));
+        request.State.Exchanged.Should().BeTrue();
+        request.State.RawToken.Should().NotBe("opaque-abc", "the caller's token stays the parsed one");
+        request.State.Token!.Subject.Should().Be("alice");
+    }
+
+    [Fact]
+    public async Task Handle_NothingParsed_NoCredentialsWithoutThePort()
+    {
+        var port = new FakeExchangeClient();
+        var next = new Next();
+        var outcome = await Exchange(port).Handle(new AuthenticateRequest("Bearer x"), CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(AuthenticationOutcome.NoCredentials);
+        port.Calls.Should().Be(0);
+        next.Calls.Should().Be(0);
     }
 
     public static TheoryData<string, TokenExchangeResult, AuthenticationErrorCode> FailureRows => new()
@@ -105,8 +146,19 @@ public class TokenExchangeBehaviorTests
         var next = new Next();
         var outcome = await Exchange(new FakeExchangeClient { Result = answer }).Handle(Tokens.Parsed(), CancellationToken.None, next.Delegate);
         outcome.Error!.Code.Should().Be(code, name);
-        outcome.Error.Stage.Should().Be(Stage.TokenExchange);
+        outcome.Error.Stage.Should().Be("TokenExchange");
         next.Calls.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("Refused", PortStatus.Rejected, "The STS said no.", "The STS said no.")]
+    [InlineData("InvalidRequest", PortStatus.InvalidRequest, null, "The token exchange service refused the token.")]
+    [InlineData("Unavailable", PortStatus.Unavailable, "connect refused 10.0.0.1", "The token exchange service is unavailable; try again later.")]
+    public async Task Handle_ExchangeFails_DescriptionIsSafe(string name, PortStatus status, string? reason, string description)
+    {
+        var outcome = await Exchange(new FakeExchangeClient { Result = new TokenExchangeResult(status, null, null, reason) })
+            .Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        outcome.Error!.Description.Should().Be(description, name);
     }
 
     private static TokenExchangeBehavior Exchange(FakeExchangeClient port) =>
@@ -132,21 +184,21 @@ public class TokenReviewBehaviorTests
     public async Task Handle_NoAudienceConfigured_SendsNoAudienceAtAll()
     {
         var port = new FakeReviewClient();
-        var request = Tokens.Parsed(target: "alpha");
+        var request = AuthenticateRequest.ForTarget("Bearer " + Tokens.Create(), "alpha").WithParsedToken();
         var outcome = await Review(port).Handle(request, CancellationToken.None, new Next().Delegate);
         outcome.Should().BeSameAs(Next.Passed);
         port.Requests.Should().ContainSingle();
         port.Requests[0].Audiences.Should().BeEmpty();
         port.Requests[0].Target.Should().Be("alpha");
         port.Requests[0].Token.Should().Be(request.State.RawToken);
-        request.State.ClusterUsers["alpha"].Username.Should().Be("system:alice");
+        request.State.ClusterUsers["alpha"].Username.Should().Be("alice@alpha");
     }
 
     [Fact]
     public async Task Handle_AudienceConfigured_SendsIt()
     {
         var port = new FakeReviewClient();
-        await Review(port, o => o.OAuthAudience = "mcp-server").Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        await Review(port, o => o.Audience = "mcp-server").Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
         port.Requests.Single().Audiences.Should().Equal("mcp-server");
     }
 
@@ -155,9 +207,8 @@ public class TokenReviewBehaviorTests
     {
         var port = new FakeReviewClient();
         var request = Tokens.Parsed();
-        request.State.EffectiveToken = "exchanged";
-        request.State.Exchanged = true;
-        await Review(port, o => { o.OAuthAudience = "mcp-server"; o.StsClientId = "c"; o.StsAudience = "k8s-api"; })
+        request.State.SetExchangedToken("exchanged", Tokens.Now.AddMinutes(1));
+        await Review(port, o => { o.Audience = "mcp-server"; o.StsClientId = "c"; o.StsAudience = "k8s-api"; })
             .Handle(request, CancellationToken.None, new Next().Delegate);
         port.Requests.Single().Audiences.Should().Equal("k8s-api");
         port.Requests.Single().Token.Should().Be("exchanged");
@@ -167,12 +218,15 @@ public class TokenReviewBehaviorTests
     public async Task Handle_SeveralTargets_ReviewsEachInOrder()
     {
         var port = new FakeReviewClient();
-        var request = new AuthenticateRequest("Bearer x", ["alpha", "beta"], []);
-        request.State.EffectiveToken = "t";
+        var request = Tokens.Parsed(calls:
+        [
+            new McpCall("tools/call", "whoami", "alpha"), new McpCall("tools/call", "whoami", "beta"), new McpCall("tools/list", null, "alpha"),
+        ]);
         var outcome = await Review(port).Handle(request, CancellationToken.None, new Next().Delegate);
         outcome.Should().BeSameAs(Next.Passed);
         port.Requests.Select(r => r.Target).Should().Equal("alpha", "beta");
-        request.State.ClusterUsers.Keys.Should().BeEquivalentTo(["alpha", "beta"]);
+        request.State.ClusterUsers.Keys.Should().Equal("alpha", "beta");
+        request.State.ClusterUsers["beta"].Username.Should().Be("alice@beta");
     }
 
     public static TheoryData<string, Func<TokenReviewRequest, TokenReviewResult>, AuthenticationErrorCode, string> FailureRows => new()
@@ -190,10 +244,10 @@ public class TokenReviewBehaviorTests
     {
         var port = new FakeReviewClient { Answer = answer };
         var next = new Next();
-        var outcome = await Review(port, o => o.OAuthAudience = "mcp-server").Handle(Tokens.Parsed(), CancellationToken.None, next.Delegate);
+        var outcome = await Review(port, o => o.Audience = "mcp-server").Handle(Tokens.Parsed(), CancellationToken.None, next.Delegate);
         outcome.Error!.Code.Should().Be(code, name);
         outcome.Error.Description.Should().Be(description);
-        outcome.Error.Stage.Should().Be(Stage.TokenReview);
+        outcome.Error.Stage.Should().Be("TokenReview");
         next.Calls.Should().Be(0);
     }
 
@@ -201,10 +255,47 @@ public class TokenReviewBehaviorTests
     public async Task Handle_FirstTargetFails_SecondIsNotReviewed()
     {
         var port = new FakeReviewClient { Answer = _ => TokenReviewResult.NotAuthenticated("no") };
-        var request = new AuthenticateRequest("Bearer x", ["alpha", "beta"], []);
-        request.State.EffectiveToken = "t";
-        await Review(port).Handle(request, CancellationToken.None, new Next().Delegate);
-        port.Requests.Should().ContainSingle();
+        var request = Tokens.Parsed(calls: [new McpCall("tools/call", "whoami", "alpha"), new McpCall("tools/call", "whoami", "beta")]);
+        var next = new Next();
+        await Review(port).Handle(request, CancellationToken.None, next.Delegate);
+        port.Requests.Should().ContainSingle().Which.Target.Should().Be("alpha");
+        next.Calls.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Handle_AudienceConfirmed_AmongOthers_IsAccepted()
+    {
+        var port = new FakeReviewClient { Answer = _ => TokenReviewResult.Authenticated(User, ["other", "mcp-server"]) };
+        var outcome = await Review(port, o => o.Audience = "mcp-server").Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        outcome.Should().BeSameAs(Next.Passed);
+    }
+
+    [Fact]
+    public async Task Handle_NoAudienceRequested_AnyReturnedAudienceIsAccepted()
+    {
+        var port = new FakeReviewClient { Answer = _ => TokenReviewResult.Authenticated(User, ["https://kubernetes.default.svc"]) };
+        var outcome = await Review(port).Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        outcome.Should().BeSameAs(Next.Passed);
+    }
+
+    [Fact]
+    public async Task Handle_AcceptedWithoutUser_IsInvalidToken()
+    {
+        var port = new FakeReviewClient { Answer = _ => new TokenReviewResult(PortStatus.Accepted, null, [], null) };
+        var outcome = await Review(port).Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        outcome.Error.Description.Should().Be("The cluster did not authenticate the token.");
+    }
+
+    [Fact]
+    public async Task Handle_NoEffectiveToken_NoCredentialsWithoutThePort()
+    {
+        var port = new FakeReviewClient();
+        var next = new Next();
+        var outcome = await Review(port).Handle(new AuthenticateRequest("Bearer x", []), CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(AuthenticationOutcome.NoCredentials);
+        port.Requests.Should().BeEmpty();
+        next.Calls.Should().Be(0);
     }
 
     private static readonly ClusterUser User = new("u", null, [], new Dictionary<string, IReadOnlyList<string>>());
@@ -232,13 +323,7 @@ public class ScopeBehaviorTests
         }
     }
 
-    private static AuthenticateRequest Call(string scope, params McpCall[] calls)
-    {
-        var parsed = Tokens.Parsed(Tokens.Valid(("scope", scope)));
-        var request = new AuthenticateRequest(parsed.Authorization, [], calls);
-        request.State.Scopes = parsed.State.Scopes;
-        return request;
-    }
+    private static AuthenticateRequest Call(string scope, params McpCall[] calls) => Tokens.Parsed(Tokens.Valid(("scope", scope)), calls);
 
     public static TheoryData<string, AuthenticateRequest, string[]?> ToolRows => new()
     {
@@ -248,6 +333,10 @@ public class ScopeBehaviorTests
         { "AdminWithScope", Call("read mcp:admin", new McpCall("tools/call", "admin-action", "")), null },
         { "AdminWithoutScope", Call("read", new McpCall("tools/call", "admin-action", "")), new[] { "read", "mcp:admin" } },
         { "BatchWithAdmin", Call("read", new McpCall("tools/list", null, ""), new McpCall("tools/call", "admin-action", "")), new[] { "read", "mcp:admin" } },
+        { "ToolNameCaseDiffers", Call("read", new McpCall("tools/call", "Admin-Action", "")), new[] { "read", "mcp:admin" } },
+        { "MethodCaseDiffers", Call("read", new McpCall("TOOLS/CALL", "admin-action", "")), new[] { "read", "mcp:admin" } },
+        { "AdminNameOnOtherMethod", Call("read", new McpCall("resources/read", "admin-action", "")), null },
+        { "NoCalls", Call("read"), null },
     };
 
     [Theory]
@@ -259,7 +348,7 @@ public class ScopeBehaviorTests
         {
             o.RequiredScopes = ["read"];
             o.ToolScopes = new Dictionary<string, string[]> { ["admin-action"] = ["mcp:admin"] };
-        }));
+        }), Opt.Log<ToolScopesBehavior>());
         var outcome = await behavior.Handle(request, CancellationToken.None, next.Delegate);
         if (needed is null)
         {
@@ -269,9 +358,32 @@ public class ScopeBehaviorTests
         {
             outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InsufficientScope, name);
             outcome.Error.RequiredScopes.Should().Equal(needed);
-            outcome.Error.Stage.Should().Be(Stage.ToolScopes);
+            outcome.Error.Stage.Should().Be("ToolScopes");
+            outcome.Error.Description.Should().Contain("needs more scopes than the token carries");
             next.Calls.Should().Be(0);
         }
+    }
+
+    [Fact]
+    public async Task ToolScopes_NoneConfigured_NeverReadsTheCalls()
+    {
+        var source = new CountingCallSource(new McpCall("tools/call", "admin-action", ""));
+        var request = new AuthenticateRequest("Bearer " + Tokens.Create(), source).WithParsedToken();
+        var next = new Next();
+        var outcome = await new ToolScopesBehavior(Opt.Of(), Opt.Log<ToolScopesBehavior>()).Handle(request, CancellationToken.None, next.Delegate);
+        outcome.Should().BeSameAs(Next.Passed);
+        source.Reads.Should().Be(0);
+        request.CallsRead.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task RequiredScopes_Refusal_IsTheStagesOwn()
+    {
+        var outcome = await new RequiredScopesBehavior(Opt.Of(o => o.RequiredScopes = ["admin", " ", "admin"]))
+            .Handle(Tokens.Parsed(), CancellationToken.None, new Next().Delegate);
+        outcome.Error!.Stage.Should().Be("RequiredScopes");
+        outcome.Error.Description.Should().Be("The token lacks a required scope.");
+        outcome.Error.RequiredScopes.Should().Equal("admin");
     }
 }
 
@@ -283,8 +395,46 @@ public class ExceptionGuardBehaviorTests
         var guard = new ExceptionGuardBehavior(Opt.Log<ExceptionGuardBehavior>());
         var outcome = await guard.Handle(Tokens.Parsed(), CancellationToken.None, () => throw new InvalidOperationException("boom with secret"));
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
-        outcome.Error.Stage.Should().Be(Stage.Guard);
+        outcome.Error.Stage.Should().Be("ExceptionGuard");
         outcome.Error.Description.Should().NotContain("secret");
+    }
+
+    [Fact]
+    public async Task Handle_AsyncException_ReturnsUnavailable()
+    {
+        var guard = new ExceptionGuardBehavior(Opt.Log<ExceptionGuardBehavior>());
+        var outcome = await guard.Handle(Tokens.Parsed(), CancellationToken.None, async () =>
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("boom with secret");
+        });
+        outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
+        outcome.Error.Stage.Should().Be("ExceptionGuard");
+        outcome.Error.Description.Should().Be("Authentication is temporarily unavailable; try again later.");
+    }
+
+    [Fact]
+    public async Task Handle_NoException_ReturnsTheInnerOutcomeUntouched()
+    {
+        var guard = new ExceptionGuardBehavior(Opt.Log<ExceptionGuardBehavior>());
+        var next = new Next();
+        (await guard.Handle(Tokens.Parsed(), CancellationToken.None, next.Delegate)).Should().BeSameAs(Next.Passed);
+        next.Calls.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Handle_CallerCancelledDuringAsyncWork_Propagates()
+    {
+        using var cts = new CancellationTokenSource();
+        var guard = new ExceptionGuardBehavior(Opt.Log<ExceptionGuardBehavior>());
+        var act = () => guard.Handle(Tokens.Parsed(), cts.Token, async () =>
+        {
+            await cts.CancelAsync();
+            await Task.Yield();
+            cts.Token.ThrowIfCancellationRequested();
+            return Next.Passed;
+        });
+        await act.Should().ThrowAsync<OperationCanceledException>();
     }
 
     [Fact]

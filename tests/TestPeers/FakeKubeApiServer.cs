@@ -50,6 +50,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     public ConcurrentQueue<RecordedReview> SelfSubjectReviews { get; } = new();
 
+    /// <summary>The Authorization header of every GET /version.</summary>
+    public ConcurrentQueue<string> VersionRequests { get; } = new();
+
     public static async Task<FakeKubeApiServer> StartAsync(string name)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -59,6 +62,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         var server = new FakeKubeApiServer(app, name);
         app.MapPost("/apis/authentication.k8s.io/v1/tokenreviews", (Delegate)server.TokenReview);
         app.MapPost("/apis/authentication.k8s.io/v1/selfsubjectreviews", (Delegate)server.SelfSubjectReview);
+        app.MapGet("/version/{**rest}", (Delegate)server.Version);
         await app.StartAsync();
         server.Url = app.Urls.First();
         return server;
@@ -142,6 +146,21 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                     ["groups"] = new JsonArray("system:authenticated", Name + "-users"),
                 },
             },
+        });
+    }
+
+    private IResult Version(HttpContext context)
+    {
+        VersionRequests.Enqueue(context.Request.Headers.Authorization.ToString());
+        if (FailWith is { } code)
+        {
+            return Results.Json(Status(code, "injected failure"), statusCode: code);
+        }
+
+        return Results.Json(new JsonObject
+        {
+            ["major"] = "1", ["minor"] = "31", ["gitVersion"] = "v1.31.0", ["gitCommit"] = "fake", ["gitTreeState"] = "clean",
+            ["buildDate"] = "2026-01-01T00:00:00Z", ["goVersion"] = "go1.23", ["compiler"] = "gc", ["platform"] = "linux/amd64",
         });
     }
 

@@ -30,10 +30,13 @@ public sealed class CachingTokenReviewClient(ITokenReviewClient inner, IOptions<
             () => inner.ReviewAsync(request, CancellationToken.None).AsTask(),
             result => result.Status switch
             {
-                PortStatus.Accepted => time.GetUtcNow() + _authenticatedTtl,
+                PortStatus.Accepted => NotPast(time.GetUtcNow() + _authenticatedTtl, request.TokenExpiresAt),
                 PortStatus.Rejected => time.GetUtcNow() + _rejectedTtl,
                 _ => null,
             },
             cancellationToken);
     }
+
+    // An authenticated result is never reused past the token's own expiry.
+    private static DateTimeOffset NotPast(DateTimeOffset until, DateTimeOffset? expiresAt) => expiresAt is { } exp && exp < until ? exp : until;
 }

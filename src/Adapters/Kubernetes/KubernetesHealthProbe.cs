@@ -69,9 +69,9 @@ internal sealed class KubernetesHealthProbe(
         var down = new List<string>();
         foreach (var target in targets)
         {
-            var client = clusters.ClientFor(target);
             try
             {
+                var client = clusters.ClientFor(target);
                 if (client is null)
                 {
                     down.Add(target);
@@ -81,7 +81,8 @@ internal sealed class KubernetesHealthProbe(
                 await client.Version.GetCodeAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException
-                                           or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+                                           or System.Text.Json.JsonException or k8s.Exceptions.KubeConfigException or IOException
+                                           && !cancellationToken.IsCancellationRequested)
             {
                 Log.ApiServerUnreachable(logger, KubernetesTokenReviewClient.Sanitize(target), ex.GetType().Name);
                 down.Add(target);

@@ -56,7 +56,7 @@ public sealed class TokenReviewBehavior(
 
             foreach (var target in calls.Targets)
             {
-                var result = await client.ReviewAsync(new TokenReviewRequest(target, state.EffectiveToken, audiences), cancellationToken)
+                var result = await client.ReviewAsync(new TokenReviewRequest(target, state.EffectiveToken, audiences, state.EffectiveTokenExpiresAt), cancellationToken)
                     .ConfigureAwait(false);
                 switch (result.Status)
                 {

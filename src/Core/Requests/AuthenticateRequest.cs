@@ -16,10 +16,17 @@ public sealed class AuthenticateRequest : IRequest<AuthenticationOutcome>
     private readonly IMcpCallSource? _calls;
     private McpCallSet? _read;
 
+    /// <summary>Creates the command for a request whose calls the host cannot supply (a stage that needs them refuses).</summary>
+    /// <param name="authorization">The raw <c>Authorization</c> header value, or null when the request had none.</param>
+    public AuthenticateRequest(string? authorization)
+        : this(authorization, (IMcpCallSource?)null)
+    {
+    }
+
     /// <summary>Creates the command for one request.</summary>
     /// <param name="authorization">The raw <c>Authorization</c> header value, or null when the request had none.</param>
     /// <param name="calls">Where the request's JSON-RPC calls can be read; null when the host cannot supply them.</param>
-    public AuthenticateRequest(string? authorization, IMcpCallSource? calls = null)
+    public AuthenticateRequest(string? authorization, IMcpCallSource? calls)
     {
         Authorization = authorization;
         _calls = calls;

@@ -5,10 +5,11 @@ using McpAuth.TestPeers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
-namespace McpAuth.Adapters.Tests;
+namespace McpAuth.OpenIdConnect.Tests;
 
 /// <summary>
 /// <c>CertificateAuthority</c>: an HTTPS issuer on 127.0.0.1 whose certificate is signed by a CA the tests make. With
@@ -73,7 +74,9 @@ public sealed class CertificateAuthorityTests : IAsyncLifetime
     [Fact]
     public async Task WithTheCaPem_TheHttpsIssuerIsTrusted()
     {
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = _issuerUrl; o.OAuthAudience = Harness.Resource; o.CertificateAuthority = _caPem; });
+        using var pipeline = new Harness(
+            o => { o.AuthorizationUrl = _issuerUrl; o.Audience = Harness.Resource; },
+            b => b.AddOidcProvider(p => p.CertificateAuthority = _caPem));
         var outcome = await pipeline.SendAsync(Token());
         outcome.Succeeded.Should().BeTrue(outcome.ToString());
         _discoveryHits.Should().Be(1);
@@ -82,7 +85,7 @@ public sealed class CertificateAuthorityTests : IAsyncLifetime
     [Fact]
     public async Task WithoutTheCaPem_TheHttpsIssuerIsNotTrusted()
     {
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = _issuerUrl; o.OAuthAudience = Harness.Resource; });
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _issuerUrl; o.Audience = Harness.Resource; });
         var outcome = await pipeline.SendAsync(Token());
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
         _discoveryHits.Should().Be(0, "the TLS handshake fails before any request");
@@ -92,7 +95,7 @@ public sealed class CertificateAuthorityTests : IAsyncLifetime
     public async Task PlainHttpIssuerOffLoopback_IsRefusedWithoutAnyRequest()
     {
         // .invalid never resolves (RFC 2606): nothing leaves this machine even if the rule were broken.
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = "http://issuer.mcpauth.invalid"; o.OAuthAudience = Harness.Resource; });
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = "http://issuer.mcpauth.invalid"; o.Audience = Harness.Resource; });
         var outcome = await pipeline.SendAsync(TestKeys.Sign(_keys.Rsa, "RS256", Claims.For("http://issuer.mcpauth.invalid")));
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
         pipeline.Store.DocumentFetches.Should().Be(0, "plain http off loopback is refused before sending");

@@ -1,11 +1,12 @@
-using McpAuth.Adapters.Oidc;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using McpAuth.Behaviors;
+using McpAuth.Ports;
+using McpAuth.Tokens;
 using McpAuth.TestPeers;
 using Microsoft.IdentityModel.Tokens;
 
-namespace McpAuth.Adapters.Tests;
+namespace McpAuth.OpenIdConnect.Tests;
 
 /// <summary>The OIDC adapter against the real oidc-provider, one provider process per test (tests change its state).</summary>
 public sealed class OidcProviderAdapterTests : IAsyncLifetime
@@ -17,7 +18,7 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     public async Task DisposeAsync() => await _idp.DisposeAsync();
 
     private Harness Pipeline(string audience = Harness.Resource, Action<McpAuthOptions>? more = null) =>
-        new(o => { o.AuthorizationUrl = _idp.Issuer; o.OAuthAudience = audience; more?.Invoke(o); });
+        new(o => { o.AuthorizationUrl = _idp.Issuer; o.Audience = audience; more?.Invoke(o); });
 
     private async Task<int> JwksFetches() => _idp.Count(await _idp.StatsAsync(), "/jwks");
 
@@ -58,7 +59,7 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     {
         using var pipeline = Pipeline();
         var result = await pipeline.ValidateDirectAsync(forge(_idp));
-        result.Status.Should().Be(Ports.PortStatus.Rejected, name);
+        result.Status.Should().Be(PortStatus.Rejected, name);
         result.Reason.Should().Be(reason);
         (await JwksFetches()).Should().BeLessThanOrEqualTo(2, "at most the initial fetch and one refresh");
     }
@@ -89,10 +90,15 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     {
         using var pipeline = Pipeline();
         var outcome = await pipeline.SendAsync(TestKeys.Unsigned(Claims.For(_idp.Issuer), _idp.Keys.Rsa.KeyId));
-        outcome.Error!.Stage.Should().Be(Stage.ParseBearerToken);
+        outcome.Error!.Stage.Should().Be(StageName.Of<ParseBearerTokenBehavior>());
         (await JwksFetches()).Should().Be(0);
-        var direct = await pipeline.ValidateDirectAsync(TestKeys.Unsigned(Claims.For(_idp.Issuer), _idp.Keys.Rsa.KeyId));
-        direct.Status.Should().Be(Ports.PortStatus.Rejected);
+        // The validator takes a ParsedToken, and no alg:none token parses (with or without a signature part), so none
+        // can reach it.
+        var unsigned = TestKeys.Unsigned(Claims.For(_idp.Issuer), _idp.Keys.Rsa.KeyId);
+        ParsedToken.TryParse(unsigned, 16384, out var error).Should().BeNull();
+        error.Should().Be("The bearer token is not a JWT (its parts are not base64url JSON).");
+        ParsedToken.TryParse(unsigned + "c2ln", 16384, out error).Should().BeNull();
+        error.Should().Be("The bearer token's signing algorithm is not accepted.");
     }
 
     [Fact]
@@ -181,12 +187,12 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     [Fact]
     public async Task IssuerDownBeforeStart_Unavailable_NoCrash()
     {
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = $"http://127.0.0.1:{Repo.FreePort()}"; o.OAuthAudience = Harness.Resource; });
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = $"http://127.0.0.1:{Repo.FreePort()}"; o.Audience = Harness.Resource; });
         var token = TestKeys.Sign(_idp.Keys.Rsa, "RS256", Claims.For(_idp.Issuer));
         var watch = Stopwatch.StartNew();
         var outcome = await pipeline.SendAsync(token);
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
-        outcome.Error.Stage.Should().Be(Stage.OidcProviderValidation);
+        outcome.Error.Stage.Should().Be(StageName.Of<OidcProviderValidationBehavior>());
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
         (await pipeline.SendAsync(token)).Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
     }
@@ -207,7 +213,7 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     [Fact]
     public async Task Discovery_IssuerMismatch_IsUnavailable()
     {
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer.Replace("127.0.0.1", "localhost"); o.OAuthAudience = Harness.Resource; });
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer.Replace("127.0.0.1", "localhost"); o.Audience = Harness.Resource; });
         var outcome = await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource));
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.Unavailable);
         (await JwksFetches()).Should().Be(0, "keys of an issuer that names itself differently are never fetched");
@@ -216,7 +222,7 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
     [Fact]
     public async Task Discovery_TrailingSlashOnConfiguredIssuer_IsTolerated()
     {
-        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer + "/"; o.OAuthAudience = Harness.Resource; });
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer + "/"; o.Audience = Harness.Resource; });
         (await pipeline.SendAsync(await _idp.IssueTokenAsync(Harness.Resource))).Succeeded.Should().BeTrue();
     }
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using McpAuth.Adapters.Oidc;
+using McpAuth.OpenIdConnect;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -57,9 +57,8 @@ public sealed class BenchIssuer
         services.AddLogging();
         services.AddMcpAuth(o =>
         {
-            o.RequireOAuth = true;
             o.AuthorizationUrl = Issuer;
-            o.OAuthAudience = Audience;
+            o.Audience = Audience;
             o.TokenCacheMaxEntries = tokenCacheMaxEntries;
             options?.Invoke(o);
         }).AddOidcProvider();

@@ -1,6 +1,7 @@
-using McpAuth.Adapters;
 using System.Diagnostics;
-using McpAuth.Adapters.Kubernetes;
+using McpAuth.Kubernetes;
+using McpAuth.Caching;
+using McpAuth.OpenIdConnect;
 using McpAuth.Ports;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,18 +36,17 @@ public static class Report
         var full = issuer.Pipeline(more: services =>
         {
             services.Replace(ServiceDescriptor.Singleton<ITokenReviewClient>(sp => new CachingTokenReviewClient(
-                review, sp.GetRequiredService<IOptions<KubernetesTokenReviewOptions>>(), sp.GetRequiredService<TimeProvider>())));
-            services.AddMcpAuth().AddTokenExchange();
+                review, sp.GetRequiredService<IOptions<KubernetesTokenReviewOptions>>(), sp.GetRequiredService<CacheKeys>(), sp.GetRequiredService<TimeProvider>())));
+            services.AddMcpAuth().AddTokenExchange(t => t.StsClientSecret = "secret");
             services.AddMcpAuthSettings<KubernetesTokenReviewOptions>();
         }, options: o =>
         {
             o.StsClientId = "mcp";
-            o.StsClientSecret = "secret";
             o.StsAudience = "k8s-api";
             o.ValidateToken = true;
         });
         var token = "Bearer " + issuer.Token(issuer.Rsa, SecurityAlgorithms.RsaSha256);
-        var outcomes = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => full.Send(new AuthenticateRequest(token)))));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => full.Send(AuthenticateRequest.ForTarget(token, "")))));
         Console.WriteLine($"concurrency: 64 identical first requests (OIDC + STS + TokenReview): succeeded={outcomes.Count(o => o.Succeeded)}/64, " +
                           $"exchange calls at the STS={BenchIssuer.StubHandler.TokenEndpointCalls}, TokenReview calls at the API server={review.Calls}");
 

@@ -26,6 +26,13 @@ internal sealed class IssuerHealthProbe(IssuerMetadataStore store, IOptions<McpA
             return PeerHealth.Unhealthy("The issuer's metadata and keys could not be fetched.");
         }
 
+        var now = time.GetUtcNow();
+        if (now - metadata.FetchedAt > options.Value.MetadataMaxAge)
+        {
+            // Stale: requests keep using these keys while a refresh runs; readiness waits for that refresh (bounded).
+            metadata = await store.RefreshKeysAsync(metadata, now, cancellationToken).ConfigureAwait(false) ?? metadata;
+        }
+
         var age = time.GetUtcNow() - metadata.FetchedAt;
         return age > options.Value.MetadataMaxAge
             ? PeerHealth.Unhealthy($"The issuer's keys are {age.TotalMinutes:0} minutes old and cannot be refreshed.")

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 using McpAuth.Caching;
+using McpAuth.Diagnostics;
 
 namespace McpAuth.OpenIdConnect;
 
@@ -13,32 +14,44 @@ namespace McpAuth.OpenIdConnect;
 /// <list type="bullet">
 /// <item>discovery from <c>/.well-known/openid-configuration</c>, falling back to RFC 8414
 /// <c>/.well-known/oauth-authorization-server</c> (path-insert form for issuers with a path); the discovered issuer must
-/// equal the configured one (a trailing slash tolerated);</item>
-/// <item>forced refreshes (unknown <c>kid</c>, failed signature) are awaited, so the first token under a new key is
-/// accepted, and rate-limited by a token bucket, so junk <c>kid</c>s cannot hammer the issuer;</item>
-/// <item>last-known-good: a failed refresh keeps the previous keys;</item>
-/// <item>concurrent refreshes are coalesced; every fetch has a timeout and a size limit; http only on loopback.</item>
+/// equal the configured one (a trailing slash tolerated); every URL passes <see cref="OutboundUrlPolicy"/>;</item>
+/// <item>one fetch at a time, shared by every caller that needs it, bounded by <see cref="OidcProviderOptions.IssuerTimeout"/>
+/// as a whole (discovery and JWKS together);</item>
+/// <item>keys past <see cref="OidcProviderOptions.MetadataMaxAge"/> stay in use while a background refresh runs: a
+/// request never waits for a refresh when keys are cached (last-known-good), and a failing issuer is retried with
+/// exponential backoff from <see cref="OidcProviderOptions.FailureBackoff"/>;</item>
+/// <item>a token that needs keys the snapshot lacks (unknown <c>kid</c>, or a failed signature under a known one) gets a
+/// snapshot fetched after it arrived: it joins the running fetch, or the next one, which starts at most once per
+/// <see cref="OidcProviderOptions.KeyRefreshInterval"/>. A throttled refresh waits for its slot, it is never refused, so
+/// the first token under a new key is accepted within one interval plus one fetch even during a flood of junk tokens,
+/// and the flood costs at most one fetch per interval.</item>
 /// </list>
 /// </summary>
-public sealed partial class IssuerMetadataStore
+public sealed class IssuerMetadataStore
 {
     /// <summary>The name of the <see cref="HttpClient"/> used for the issuer (and the STS).</summary>
     public const string HttpClientName = "McpAuth.Issuer";
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
 
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly OidcProviderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<IssuerMetadataStore> _logger;
     private readonly Uri? _issuer;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ValidatedTokenCache? _validatedTokens;
     private readonly OutboundUrlPolicy _urls;
+    private readonly Lock _lock = new();
     private volatile IssuerMetadata? _current;
-    private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
-    private double _refreshTokens;
-    private DateTimeOffset _refreshTokensAt;
+    private Task<IssuerMetadata?>? _inflight;
+    private Task<IssuerMetadata?>? _scheduled;
+    private DateTimeOffset _lastFetchStarted = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextAttempt = DateTimeOffset.MinValue;
+    private TimeSpan _backoff;
+    private DateTimeOffset? _failingSince;
     private long _documentFetches;
     private long _keyFetches;
+    private long _fetches;
 
     /// <summary>Creates the store for <see cref="McpAuthOptions.AuthorizationUrl"/>.</summary>
     public IssuerMetadataStore(
@@ -54,8 +67,6 @@ public sealed partial class IssuerMetadataStore
         _time = time;
         _logger = logger;
         _issuer = Uri.TryCreate(mcpAuthOptions.Value.AuthorizationUrl, UriKind.Absolute, out var issuer) ? issuer : null;
-        _refreshTokens = _options.KeyRefreshBurst;
-        _refreshTokensAt = time.GetUtcNow();
     }
 
     /// <summary>JWKS requests sent so far.</summary>
@@ -64,91 +75,196 @@ public sealed partial class IssuerMetadataStore
     /// <summary>Discovery requests sent so far.</summary>
     public long DocumentFetches => Interlocked.Read(ref _documentFetches);
 
+    /// <summary>Fetches (discovery and JWKS together) started so far.</summary>
+    public long Fetches => Interlocked.Read(ref _fetches);
+
     /// <summary>The current snapshot without any I/O (null before the first successful fetch).</summary>
     public IssuerMetadata? Current => _current;
 
-    /// <summary>
-    /// The current snapshot; fetched when there is none or it is older than <see cref="OidcProviderOptions.MetadataMaxAge"/>.
-    /// Null when the issuer cannot be reached and nothing is cached.
-    /// </summary>
-    public async ValueTask<IssuerMetadata?> GetAsync(CancellationToken cancellationToken)
+    /// <summary>Since when fetches have been failing (null while the last one succeeded).</summary>
+    public DateTimeOffset? FailingSince
     {
-        var current = _current;
-        if (current is not null && _time.GetUtcNow() - current.FetchedAt < _options.MetadataMaxAge)
+        get
         {
-            return current;
+            lock (_lock)
+            {
+                return _failingSince;
+            }
         }
-
-        return await RefreshAsync(current, force: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Fetches the keys again because <paramref name="seen"/> did not have what a token needs, unless the rate limit
-    /// says no. Returns the newest snapshot (the same one when nothing was fetched or the fetch failed).
+    /// The current snapshot. When it is older than <see cref="OidcProviderOptions.MetadataMaxAge"/> it is still returned
+    /// at once, and a background refresh starts. Only before the first successful fetch does a caller wait (for the one
+    /// shared fetch); null when the issuer cannot be reached and nothing is cached.
     /// </summary>
-    public ValueTask<IssuerMetadata?> RefreshKeysAsync(IssuerMetadata seen, CancellationToken cancellationToken) =>
-        RefreshAsync(seen, force: true, cancellationToken);
-
-    private async ValueTask<IssuerMetadata?> RefreshAsync(IssuerMetadata? seen, bool force, CancellationToken cancellationToken)
+    public ValueTask<IssuerMetadata?> GetAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var current = _current;
+        if (current is null)
+        {
+            return FirstFetchAsync(cancellationToken);
+        }
+
+        if (_time.GetUtcNow() - current.FetchedAt >= _options.MetadataMaxAge)
+        {
+            RefreshInBackground();
+        }
+
+        return ValueTask.FromResult<IssuerMetadata?>(current);
+    }
+
+    /// <summary>
+    /// A token that arrived at <paramref name="since"/> needs keys <paramref name="seen"/> lacks. Returns a snapshot
+    /// fetched after <paramref name="since"/> (joining the running fetch, or waiting for the next slot), or null when the
+    /// issuer could not be reached.
+    /// </summary>
+    public async ValueTask<IssuerMetadata?> RefreshKeysAsync(IssuerMetadata seen, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        Task<IssuerMetadata?> fetch;
+        lock (_lock)
         {
             var current = _current;
-            if (!ReferenceEquals(current, seen))
+            var now = _time.GetUtcNow();
+            if (current is not null && current.FetchedAt >= since)
             {
-                return current; // someone refreshed while we waited: use theirs
+                return current; // fetched after the token arrived: that is the answer, no second fetch
+            }
+
+            if (_inflight is { } running)
+            {
+                fetch = running;
+            }
+            else if (_failingSince is not null && now < _nextAttempt)
+            {
+                return null; // the issuer is down and backing off: answer now, never queue
+            }
+            else if (now - _lastFetchStarted >= _options.KeyRefreshInterval || _failingSince is not null)
+            {
+                fetch = StartFetch(now);
+            }
+            else
+            {
+                Log.KeyRefreshThrottled(_logger);
+                fetch = _scheduled ??= FetchAtAsync(_lastFetchStarted + _options.KeyRefreshInterval);
+            }
+        }
+
+        return await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<IssuerMetadata?> FirstFetchAsync(CancellationToken cancellationToken)
+    {
+        Task<IssuerMetadata?> fetch;
+        lock (_lock)
+        {
+            if (_current is { } current)
+            {
+                return current;
             }
 
             var now = _time.GetUtcNow();
-            if (current is null && now - _lastFailure < _options.FailureBackoff)
+            if (_inflight is { } running)
             {
-                return null;
+                fetch = running;
             }
-
-            if (force && !TakeRefreshToken(now))
+            else if (now < _nextAttempt)
             {
-                Log.KeyRefreshThrottled(_logger);
-                return current;
+                return null; // backing off after a failure: 503 now, no new fetch
             }
-
-            var fetched = await FetchAsync(cancellationToken).ConfigureAwait(false);
-            if (fetched is null)
+            else
             {
-                _lastFailure = _time.GetUtcNow();
-                return current;
+                fetch = StartFetch(now);
             }
-
-            _current = fetched;
-            var gone = current?.SigningKeys
-                .Where(k => !fetched.KeysById.TryGetValue(k.KeyId ?? string.Empty, out var same) || !SameKey(k, same))
-                .Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
-            if (gone is { Count: > 0 })
-            {
-                // Tokens verified by a key the issuer no longer publishes (or replaced) must be verified again.
-                _validatedTokens?.InvalidateKeys(kid => kid is null || gone.Contains(kid));
-            }
-
-            return fetched;
         }
-        finally
+
+        return await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void RefreshInBackground()
+    {
+        lock (_lock)
         {
-            _gate.Release();
+            var now = _time.GetUtcNow();
+            if (_inflight is null && now >= _nextAttempt && now - _lastFetchStarted >= _options.KeyRefreshInterval)
+            {
+                _ = StartFetch(now);
+            }
         }
     }
 
-    private bool TakeRefreshToken(DateTimeOffset now)
+    // Under the lock. Runs the fetch on the thread pool so that it can never complete inside the lock.
+    private Task<IssuerMetadata?> StartFetch(DateTimeOffset now)
     {
-        var elapsed = (now - _refreshTokensAt).TotalSeconds;
-        _refreshTokensAt = now;
-        _refreshTokens = Math.Min(_options.KeyRefreshBurst, _refreshTokens + elapsed / Math.Max(0.001, _options.KeyRefreshInterval.TotalSeconds));
-        if (_refreshTokens < 1)
+        _lastFetchStarted = now;
+        Interlocked.Increment(ref _fetches);
+        var fetch = Task.Run(FetchAndStoreAsync);
+        _inflight = fetch;
+        return fetch;
+    }
+
+    private async Task<IssuerMetadata?> FetchAtAsync(DateTimeOffset at)
+    {
+        var wait = at - _time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
         {
-            return false;
+            await Task.Delay(wait, _time).ConfigureAwait(false);
         }
 
-        _refreshTokens -= 1;
-        return true;
+        Task<IssuerMetadata?> fetch;
+        lock (_lock)
+        {
+            _scheduled = null;
+            fetch = _inflight ?? StartFetch(_time.GetUtcNow());
+        }
+
+        return await fetch.ConfigureAwait(false);
+    }
+
+    private async Task<IssuerMetadata?> FetchAndStoreAsync()
+    {
+        IssuerMetadata? fetched = null;
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.IssuerTimeout, _time);
+            fetched = await FetchAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.FetchFailed(_logger, LogValue.Clean(_issuer?.ToString()), $"timed out after {_options.IssuerTimeout.TotalSeconds:0.#} s");
+        }
+
+        IssuerMetadata? previous;
+        lock (_lock)
+        {
+            _inflight = null;
+            previous = _current;
+            var now = _time.GetUtcNow();
+            if (fetched is null)
+            {
+                _failingSince ??= now;
+                _backoff = _backoff == TimeSpan.Zero ? _options.FailureBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                _nextAttempt = now + _backoff;
+                return null;
+            }
+
+            _current = fetched;
+            _failingSince = null;
+            _backoff = TimeSpan.Zero;
+            _nextAttempt = DateTimeOffset.MinValue;
+        }
+
+        var gone = previous?.SigningKeys
+            .Where(k => !fetched.KeysById.TryGetValue(k.KeyId ?? string.Empty, out var same) || !SameKey(k, same))
+            .Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+        if (gone is { Count: > 0 })
+        {
+            // Tokens verified by a key the issuer no longer publishes (or replaced) must be verified again.
+            _validatedTokens?.InvalidateKeys(kid => kid is null || gone.Contains(kid));
+        }
+
+        return fetched;
     }
 
     private static bool SameKey(SecurityKey a, SecurityKey b) =>
@@ -168,7 +284,7 @@ public sealed partial class IssuerMetadataStore
         {
             if (!_urls.Allows(url))
             {
-                Log.FetchFailed(_logger, url.ToString(), OutboundUrlPolicy.RefusalReason);
+                Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), OutboundUrlPolicy.RefusalReason);
                 return null;
             }
 
@@ -176,6 +292,7 @@ public sealed partial class IssuerMetadataStore
             var document = await GetDocumentAsync(client, url, cancellationToken).ConfigureAwait(false);
             if (document is null)
             {
+                cancellationToken.ThrowIfCancellationRequested(); // the budget is spent: no fallback URL can answer in time
                 continue;
             }
 
@@ -186,19 +303,19 @@ public sealed partial class IssuerMetadataStore
             }
             catch (Exception ex) when (ex is ArgumentException or JsonException)
             {
-                Log.FetchFailed(_logger, url.ToString(), "the metadata document is not valid JSON");
+                Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), "the metadata document is not valid JSON");
                 continue;
             }
 
             if (!SameIssuer(configuration.Issuer, _issuer))
             {
-                Log.FetchFailed(_logger, url.ToString(), $"it names issuer '{configuration.Issuer}', not the configured one");
+                Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), $"it names issuer '{LogValue.Clean(configuration.Issuer)}', not the configured one");
                 return null;
             }
 
             if (!Uri.TryCreate(configuration.JwksUri, UriKind.Absolute, out var jwksUri) || !_urls.Allows(jwksUri))
             {
-                Log.FetchFailed(_logger, url.ToString(), "it has no usable jwks_uri");
+                Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), "it has no usable jwks_uri");
                 return null;
             }
 
@@ -216,11 +333,11 @@ public sealed partial class IssuerMetadataStore
             }
             catch (Exception ex) when (ex is ArgumentException or JsonException)
             {
-                Log.FetchFailed(_logger, jwksUri.ToString(), "the JWKS is not valid");
+                Log.FetchFailed(_logger, LogValue.Clean(jwksUri.ToString()), "the JWKS is not valid");
                 return null;
             }
 
-            Log.KeysFetched(_logger, configuration.Issuer, keys.Count, string.Join(",", keys.Select(k => k.KeyId)));
+            Log.KeysFetched(_logger, LogValue.Clean(configuration.Issuer), keys.Count, LogValue.Clean(string.Join(",", keys.Select(k => k.KeyId)), 512));
             return new IssuerMetadata(configuration.Issuer, configuration.TokenEndpoint, url.ToString(), document, keys, _time.GetUtcNow());
         }
 
@@ -253,7 +370,7 @@ public sealed partial class IssuerMetadataStore
     {
         if (!_urls.Allows(url))
         {
-            Log.FetchFailed(_logger, url.ToString(), OutboundUrlPolicy.RefusalReason);
+            Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), OutboundUrlPolicy.RefusalReason);
             return null;
         }
 
@@ -266,7 +383,7 @@ public sealed partial class IssuerMetadataStore
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                Log.FetchFailed(_logger, url.ToString(), $"HTTP {(int)response.StatusCode}");
+                Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), $"HTTP {(int)response.StatusCode}");
                 return null;
             }
 
@@ -274,7 +391,7 @@ public sealed partial class IssuerMetadataStore
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
-            Log.FetchFailed(_logger, url.ToString(), ex is OperationCanceledException ? "timed out" : ex.GetType().Name + ": " + ex.Message);
+            Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), ex is OperationCanceledException ? "timed out" : ex.GetType().Name + ": " + LogValue.Clean(ex.Message));
             return null;
         }
     }

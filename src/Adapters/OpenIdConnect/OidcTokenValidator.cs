@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using McpAuth.Diagnostics;
 using McpAuth.Ports;
 using McpAuth.Tokens;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,7 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
     private readonly IssuerMetadataStore _store;
     private readonly ILogger<OidcTokenValidator> _logger;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
-    private readonly ConditionalWeakTable<IssuerMetadata, TokenValidationParameters> _parameters = new();
+    private readonly ConditionalWeakTable<IssuerMetadata, ParameterSet> _parameters = new();
     private readonly string? _audience;
     private readonly TimeSpan _clockSkew;
     private readonly TimeProvider _time;
@@ -49,60 +50,111 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
         var token = parsed.Jwt;
         if (!AsymmetricAlgorithms.Contains(token.Alg))
         {
-            return Reject(token, "The token's signing algorithm is not accepted for issuer-signed tokens.");
+            return Reject(parsed, "The token's signing algorithm is not accepted for issuer-signed tokens.");
         }
 
+        var arrived = _time.GetUtcNow();
         var metadata = await _store.GetAsync(cancellationToken).ConfigureAwait(false);
         if (metadata is null)
         {
             return OidcValidationResult.Unavailable("The issuer's metadata or keys could not be fetched.");
         }
 
-        if (!string.IsNullOrEmpty(token.Kid) && !metadata.KeysById.ContainsKey(token.Kid))
+        var kid = parsed.KeyId;
+        if (kid is not null && !metadata.KeysById.ContainsKey(kid))
         {
-            // Unknown kid: maybe the issuer rotated. One awaited, rate-limited refresh.
-            metadata = await _store.RefreshKeysAsync(metadata, cancellationToken).ConfigureAwait(false) ?? metadata;
-        }
-
-        var result = await _handler.ValidateTokenAsync(token, Parameters(metadata)).ConfigureAwait(false);
-        if (!result.IsValid && result.Exception is SecurityTokenInvalidSignatureException && !string.IsNullOrEmpty(token.Kid)
-            && metadata.KeysById.ContainsKey(token.Kid))
-        {
-            // A known kid whose signature fails: the issuer may have replaced the key material under the same id.
-            var refreshed = await _store.RefreshKeysAsync(metadata, cancellationToken).ConfigureAwait(false);
-            if (refreshed is not null && !ReferenceEquals(refreshed, metadata))
+            // Unknown kid: maybe the issuer rotated. Wait for a snapshot fetched after this token arrived, then decide.
+            var refreshed = await _store.RefreshKeysAsync(metadata, arrived, cancellationToken).ConfigureAwait(false);
+            if (refreshed is null)
             {
-                result = await _handler.ValidateTokenAsync(token, Parameters(refreshed)).ConfigureAwait(false);
+                return OidcValidationResult.Unavailable("The issuer cannot be reached, and the token's key is not among the cached ones.");
+            }
+
+            metadata = refreshed;
+            if (!metadata.KeysById.ContainsKey(kid))
+            {
+                return Reject(parsed, "The token was signed with a key the issuer does not publish.");
             }
         }
 
-        return result.IsValid ? OidcValidationResult.Valid : Reject(token, Describe(result.Exception));
+        var result = await _handler.ValidateTokenAsync(token, Parameters(metadata, parsed)).ConfigureAwait(false);
+        if (!result.IsValid && result.Exception is SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException
+            && metadata.FetchedAt < arrived)
+        {
+            // A signature that fails under keys older than the token: the issuer may have replaced the material under the
+            // same kid (or, without a kid, added a key). One snapshot fetched after the token arrived decides.
+            var refreshed = await _store.RefreshKeysAsync(metadata, arrived, cancellationToken).ConfigureAwait(false);
+            if (refreshed is not null && !ReferenceEquals(refreshed, metadata))
+            {
+                result = await _handler.ValidateTokenAsync(token, Parameters(refreshed, parsed)).ConfigureAwait(false);
+            }
+        }
+
+        return result.IsValid ? OidcValidationResult.Valid : Reject(parsed, Describe(result.Exception));
     }
 
-    private OidcValidationResult Reject(JsonWebToken token, string reason)
+    private OidcValidationResult Reject(ParsedToken token, string reason)
     {
-        Log.TokenRejected(_logger, token.Kid, reason);
+        Log.TokenRejected(_logger, LogValue.Clean(token.KeyId), reason);
         return OidcValidationResult.Invalid(reason);
     }
 
-    private TokenValidationParameters Parameters(IssuerMetadata metadata) =>
-        _parameters.GetValue(metadata, m => new TokenValidationParameters
+    // With a kid: the key with that id. Without one: the issuer's keys of the token's key type, at most MaxKeysTried.
+    private TokenValidationParameters Parameters(IssuerMetadata metadata, ParsedToken token)
+    {
+        var set = _parameters.GetValue(metadata, m => new ParameterSet(m, Create));
+        if (token.KeyId is not null)
         {
-            ValidIssuer = m.Issuer,
-            ValidateIssuer = true,
-            IssuerSigningKeys = m.SigningKeys,
-            ValidateIssuerSigningKey = true,
-            ValidAlgorithms = AsymmetricAlgorithms,
-            ValidAudience = _audience,
-            ValidateAudience = _audience is not null,
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ValidateLifetime = true,
-            ClockSkew = _clockSkew,
-            LifetimeValidator = ValidateLifetime,
-            TryAllIssuerSigningKeys = false,
-            SaveSigninToken = false,
-        });
+            return set.ByKid;
+        }
+
+        return token.Jwt.Alg[0] switch
+        {
+            'E' => set.Ec,
+            _ => set.Rsa,
+        };
+    }
+
+    private TokenValidationParameters Create(IssuerMetadata m, IReadOnlyList<SecurityKey> keys, bool tryAll) => new()
+    {
+        ValidIssuer = m.Issuer,
+        ValidateIssuer = true,
+        IssuerSigningKeys = keys,
+        ValidateIssuerSigningKey = true,
+        ValidAlgorithms = AsymmetricAlgorithms,
+        ValidAudience = _audience,
+        ValidateAudience = _audience is not null,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ValidateLifetime = true,
+        ClockSkew = _clockSkew,
+        LifetimeValidator = ValidateLifetime,
+        TryAllIssuerSigningKeys = tryAll,
+        SaveSigninToken = false,
+    };
+
+    /// <summary>The most keys a token without <c>kid</c> is tried against.</summary>
+    public const int MaxKeysTried = 8;
+
+    private sealed class ParameterSet
+    {
+        public ParameterSet(IssuerMetadata metadata, Func<IssuerMetadata, IReadOnlyList<SecurityKey>, bool, TokenValidationParameters> create)
+        {
+            ByKid = create(metadata, metadata.SigningKeys, false);
+            Rsa = create(metadata, Of(metadata, "RSA"), true);
+            Ec = create(metadata, Of(metadata, "EC"), true);
+        }
+
+        public TokenValidationParameters ByKid { get; }
+
+        public TokenValidationParameters Rsa { get; }
+
+        public TokenValidationParameters Ec { get; }
+
+        private static SecurityKey[] Of(IssuerMetadata metadata, string kty) => metadata.SigningKeys
+            .Where(k => k is JsonWebKey jwk ? jwk.Kty == kty : kty == "RSA" ? k is RsaSecurityKey : k is ECDsaSecurityKey)
+            .Take(MaxKeysTried).ToArray();
+    }
 
     // Lifetime on the injected TimeProvider (IdentityModel's own check reads the system clock).
     private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)

@@ -65,9 +65,18 @@ public sealed class McpAuthOptions
     /// </summary>
     public TimeSpan TokenCacheMaxAge { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Refused requests are not logged one by one; a summary of their counts by stage and code is logged at most once per
+    /// this interval. Default 1 minute.
+    /// </summary>
+    public TimeSpan RefusalLogInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>True when an issuer is configured (<see cref="AuthorizationUrl"/> is not blank).</summary>
+    public bool HasIssuer => !string.IsNullOrWhiteSpace(AuthorizationUrl);
+
     /// <summary>True when the RFC 8693 exchange runs: issuer, client id and audience are all set.</summary>
     public bool TokenExchangeEnabled =>
-        !string.IsNullOrEmpty(AuthorizationUrl) && !string.IsNullOrEmpty(StsClientId) && !string.IsNullOrEmpty(StsAudience);
+        HasIssuer && !string.IsNullOrWhiteSpace(StsClientId) && !string.IsNullOrWhiteSpace(StsAudience);
 
     /// <summary>The configuration key of a setting: <c>McpAuth:&lt;name&gt;</c>. Validation messages name settings this way.</summary>
     public static string Key(string name) => SectionName + ":" + name;

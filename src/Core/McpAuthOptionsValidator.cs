@@ -21,7 +21,7 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
     public static IEnumerable<string> Check(McpAuthOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var hasIssuer = !string.IsNullOrWhiteSpace(options.AuthorizationUrl);
+        var hasIssuer = options.HasIssuer;
         string K(string n) => McpAuthOptions.Key(n);
 
         if (!hasIssuer && !options.ValidateToken && !options.SkipJwtVerification)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -49,7 +50,8 @@ public static class McpAuthHost
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [McpAuthOptions.Key("Realm")] = HostDefaults.Realm });
+        // The host's defaults come first, so appsettings.json, the environment and the flags all override them.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = HostDefaults.Settings });
         builder.Configuration.AddInMemoryCollection(settings);
         var section = builder.Configuration.GetSection(McpAuthOptions.SectionName);
         var host = section.Get<McpHostOptions>() ?? new McpHostOptions();

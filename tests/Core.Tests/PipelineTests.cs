@@ -433,11 +433,11 @@ public class StageBuilderTests
         },
         {
             "InsertBuiltInTwice", b => b.InsertStageBefore<ParseBearerTokenBehavior, OfflineValidationBehavior>(),
-            "OfflineValidationBehavior is already a registered McpAuth stage."
+            $"OfflineValidationBehavior is already a registered McpAuth stage (stages: {StageList})."
         },
         {
             "ReplaceWithBuiltIn", b => b.ReplaceStage<OfflineValidationBehavior, ParseBearerTokenBehavior>(),
-            "ParseBearerTokenBehavior is already a registered McpAuth stage."
+            $"ParseBearerTokenBehavior is already a registered McpAuth stage (stages: {StageList})."
         },
     };
 
@@ -457,7 +457,7 @@ public class StageBuilderTests
     {
         var builder = new ServiceCollection().AddMcpAuth().InsertStageAfter<ParseBearerTokenBehavior, AuditBehavior>();
         var act = () => builder.InsertStageBefore<ToolScopesBehavior, AuditBehavior>();
-        act.Should().Throw<InvalidOperationException>().WithMessage("AuditBehavior is already a registered McpAuth stage.");
+        act.Should().Throw<InvalidOperationException>().WithMessage("AuditBehavior is already a registered McpAuth stage (stages: *Audit*).");
         builder.Stages.Count(s => s == typeof(AuditBehavior)).Should().Be(1);
     }
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace McpAuth.AspNetCore;
@@ -15,12 +15,12 @@ namespace McpAuth.AspNetCore;
 /// an <see cref="AuthenticateRequest"/> whose calls are read from the body only if a stage asks; <c>IMediator.Send</c>;
 /// the outcome mapped by <see cref="ChallengeMapper"/>. On success <c>HttpContext.User</c> carries the token's claims,
 /// <see cref="McpAuthFeature"/> carries the principal and the effective token, and after an exchange the
-/// <c>Authorization</c> header seen downstream carries the exchanged token.
+/// <c>Authorization</c> header seen downstream carries the exchanged token. The base class's per-request log lines
+/// ("was not authenticated", "was challenged") are not written: refusals are counted and summarized by the pipeline.
 /// </summary>
 internal sealed class McpAuthBearerHandler(
-    IOptionsMonitor<McpAuthBearerOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    IMediator mediator, McpAuthScheme.Registry schemes)
-    : AuthenticationHandler<McpAuthBearerOptions>(options, logger, encoder)
+    IOptionsMonitor<McpAuthBearerOptions> options, UrlEncoder encoder, IMediator mediator, McpAuthScheme.Registry schemes)
+    : AuthenticationHandler<McpAuthBearerOptions>(options, NullLoggerFactory.Instance, encoder)
 {
     private McpAuthScheme? _scheme;
     private Challenge? _refusal;
@@ -45,6 +45,14 @@ internal sealed class McpAuthBearerHandler(
         {
             _refusal = ChallengeMapper.ForbiddenOrigin(refusal);
             return AuthenticateResult.Fail(refusal);
+        }
+
+        if (Request.Query.ContainsKey("access_token"))
+        {
+            // MCP authorization: access tokens must not be sent in the URI (they end up in logs and proxies).
+            _outcome = AuthenticationOutcome.Failure(AuthenticationErrorCode.InvalidRequest,
+                "Access tokens must be sent in the Authorization header, not in the URI.", "Transport");
+            return AuthenticateResult.Fail(_outcome.Error!.Description);
         }
 
         IMcpCallSource? calls = null;

@@ -41,7 +41,7 @@ public static class McpAuthEndpointRouteBuilderExtensions
     private static Task ProtectedResource(HttpContext context, McpAuthScheme scheme)
     {
         Cors(context.Response);
-        if (string.IsNullOrEmpty(scheme.Pipeline.AuthorizationUrl))
+        if (!scheme.Pipeline.HasIssuer)
         {
             return NotFound(context);
         }
@@ -69,7 +69,7 @@ public static class McpAuthEndpointRouteBuilderExtensions
     {
         Cors(context.Response);
         var store = context.RequestServices.GetService<IssuerMetadataStore>();
-        if (string.IsNullOrEmpty(scheme.Pipeline.AuthorizationUrl) || store is null)
+        if (!scheme.Pipeline.HasIssuer || store is null)
         {
             await NotFound(context);
             return;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using k8s;
+using McpAuth.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -103,7 +104,7 @@ public sealed class KubernetesClusters : IDisposable
             path = path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? path;
             var kubeconfig = KubernetesClientConfiguration.LoadKubeConfig(path);
             var contexts = (kubeconfig.Contexts ?? []).Select(c => c.Name).Where(n => !string.IsNullOrEmpty(n)).ToHashSet(StringComparer.Ordinal);
-            Log.KubeconfigLoaded(_logger, string.Join(", ", contexts), kubeconfig.CurrentContext ?? string.Empty);
+            Log.KubeconfigLoaded(_logger, LogValue.Clean(string.Join(", ", contexts), 1024), LogValue.Clean(kubeconfig.CurrentContext));
             return new Source(kubeconfig, contexts);
         }
 

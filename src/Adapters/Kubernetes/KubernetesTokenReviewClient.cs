@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using McpAuth.Diagnostics;
 using McpAuth.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,7 @@ public sealed class KubernetesTokenReviewClient(
         }
         catch (Exception ex) when (ex is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
         {
-            Log.ReviewFailed(logger, request.Target, "the kubeconfig could not be loaded: " + ex.GetType().Name);
+            Log.ReviewFailed(logger, LogValue.Clean(request.Target, 64), "the kubeconfig could not be loaded: " + ex.GetType().Name);
             return TokenReviewResult.Unavailable("The kubeconfig could not be loaded.");
         }
 
@@ -77,7 +78,7 @@ public sealed class KubernetesTokenReviewClient(
                 OperationCanceledException => $"timed out after {_timeout.TotalSeconds:0.#} s",
                 _ => ex.GetType().Name,
             };
-            Log.ReviewFailed(logger, request.Target, reason);
+            Log.ReviewFailed(logger, LogValue.Clean(request.Target, 64), reason);
             return TokenReviewResult.Unavailable(reason);
         }
     }

@@ -15,7 +15,7 @@ internal sealed class IssuerHealthProbe(IssuerMetadataStore store, IOptions<McpA
 
     public async ValueTask<PeerHealth> CheckAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(mcpAuth.Value.AuthorizationUrl))
+        if (!mcpAuth.Value.HasIssuer)
         {
             return PeerHealth.Healthy("No issuer is configured.");
         }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using McpAuth.Diagnostics;
 using McpAuth.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -73,7 +74,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
 
         if (!_urls.Allows(endpoint))
         {
-            Log.ExchangeFailed(_logger, endpoint, OutboundUrlPolicy.RefusalReason);
+            Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), OutboundUrlPolicy.RefusalReason);
             return TokenExchangeResult.Unavailable("The token endpoint is not an allowed URL (https, or http on loopback).");
         }
 
@@ -107,7 +108,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
             var reason = ex is OperationCanceledException ? $"timed out after {_options.StsTimeout.TotalSeconds:0.#} s" : ex.GetType().Name;
-            Log.ExchangeFailed(_logger, endpoint, reason);
+            Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), reason);
             return TokenExchangeResult.Unavailable(reason);
         }
     }
@@ -117,7 +118,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
         if (status is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized)
         {
             var error = TryRead(body, "error");
-            Log.ExchangeRefused(_logger, endpoint, (int)status, error);
+            Log.ExchangeRefused(_logger, LogValue.Clean(endpoint), (int)status, LogValue.Clean(error, 64));
             return TokenExchangeResult.Refused(error is { Length: > 0 } && IsErrorCode(error)
                 ? $"The token exchange service refused the token ({error})."
                 : "The token exchange service refused the token.");
@@ -125,7 +126,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
 
         if (status != HttpStatusCode.OK)
         {
-            Log.ExchangeFailed(_logger, endpoint, $"HTTP {(int)status}");
+            Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), $"HTTP {(int)status}");
             return TokenExchangeResult.Unavailable($"HTTP {(int)status}");
         }
 
@@ -137,13 +138,13 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
             var expiresIn = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out var s) ? s : 0;
             if (string.IsNullOrEmpty(token))
             {
-                Log.ExchangeFailed(_logger, endpoint, "the response has no access_token");
+                Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), "the response has no access_token");
                 return TokenExchangeResult.Unavailable("The response has no access_token.");
             }
 
             if (expiresIn <= 0)
             {
-                Log.ExchangeFailed(_logger, endpoint, "the response's expires_in is not positive");
+                Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), "the response's expires_in is not positive");
                 return TokenExchangeResult.Unavailable("The response's expires_in is not positive.");
             }
 
@@ -151,7 +152,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
         }
         catch (JsonException)
         {
-            Log.ExchangeFailed(_logger, endpoint, "the response is not JSON");
+            Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), "the response is not JSON");
             return TokenExchangeResult.Unavailable("The response is not JSON.");
         }
     }

@@ -5,10 +5,12 @@ using Microsoft.Extensions.Logging;
 namespace McpAuth.Behaviors;
 
 /// <summary>
-/// Outermost: turns any unexpected exception into <see cref="AuthenticationErrorCode.Unavailable"/> (fail closed) and
-/// logs it without the token. A cancellation requested by the caller still propagates.
+/// Outermost, so it sees every outcome: turns any unexpected exception into <see cref="AuthenticationErrorCode.Unavailable"/>
+/// (fail closed) and logs it without the token; hands every refusal to <see cref="RefusalSummary"/>, which logs counts,
+/// not requests. A cancellation requested by the caller still propagates.
 /// </summary>
-public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logger) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logger, RefusalSummary? refusals = null)
+    : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
@@ -25,14 +27,30 @@ public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logge
         }
 
         // The common case (every stage completed synchronously, e.g. a cache hit) costs no state machine.
-        return inner.IsCompletedSuccessfully ? inner : AwaitAsync(inner, cancellationToken);
+        if (inner.IsCompletedSuccessfully)
+        {
+            Summarize(inner.Result);
+            return inner;
+        }
+
+        return AwaitAsync(inner, cancellationToken);
+    }
+
+    private void Summarize(AuthenticationOutcome outcome)
+    {
+        if (outcome.Error is { } error)
+        {
+            refusals?.Record(error);
+        }
     }
 
     private async Task<AuthenticationOutcome> AwaitAsync(Task<AuthenticationOutcome> inner, CancellationToken cancellationToken)
     {
         try
         {
-            return await inner.ConfigureAwait(false);
+            var outcome = await inner.ConfigureAwait(false);
+            Summarize(outcome);
+            return outcome;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -44,6 +62,8 @@ public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logge
     {
         Log.UnexpectedFault(logger, ex.GetType().Name, ex);
         using var scope = StageScope.Begin<ExceptionGuardBehavior>();
-        return scope.Fail(AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
+        var outcome = scope.Fail(AuthenticationErrorCode.Unavailable, "Authentication is temporarily unavailable; try again later.");
+        Summarize(outcome);
+        return outcome;
     }
 }

@@ -15,7 +15,7 @@ public sealed class OidcProviderValidationBehavior(
     IOptions<McpAuthOptions> options, IOidcTokenValidator validator, ILogger<OidcProviderValidationBehavior> logger)
     : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
-    private readonly bool _enabled = !string.IsNullOrEmpty(options.Value.AuthorizationUrl);
+    private readonly bool _enabled = options.Value.HasIssuer;
 
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)

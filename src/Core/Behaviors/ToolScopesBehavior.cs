@@ -14,11 +14,13 @@ namespace McpAuth.Behaviors;
 public sealed class ToolScopesBehavior(IOptions<McpAuthOptions> options, ILogger<ToolScopesBehavior> logger)
     : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
+    // Keys that differ only in case are one tool here (names match case-insensitively): their scopes are merged.
     private readonly Dictionary<string, string[]> _toolScopes = options.Value.ToolScopes
         .Where(kv => kv.Value is { Length: > 0 })
+        .GroupBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase)
         .ToDictionary(
-            kv => kv.Key,
-            kv => options.Value.RequiredScopes.Concat(kv.Value).Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToArray(),
+            g => g.Key,
+            g => options.Value.RequiredScopes.Concat(g.SelectMany(kv => kv.Value)).Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToArray(),
             StringComparer.OrdinalIgnoreCase);
 
     /// <inheritdoc />

@@ -67,7 +67,7 @@ public sealed class McpAuthBuilder(IServiceCollection services)
     {
         if (Services.Any(d => d.ServiceType == StageService && d.ImplementationType == typeof(TStage)))
         {
-            throw new InvalidOperationException($"{typeof(TStage).Name} is already a registered McpAuth stage.");
+            throw new InvalidOperationException($"{typeof(TStage).Name} is already a registered McpAuth stage (stages: {string.Join(", ", Stages.Select(StageName.Of))}).");
         }
 
         return new ServiceDescriptor(StageService, typeof(TStage), lifetime);

@@ -65,6 +65,7 @@ public static class McpAuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CacheKeys>();
         services.TryAddSingleton<ValidatedTokenCache>();
+        services.TryAddSingleton<McpAuth.Diagnostics.RefusalSummary>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, McpAuthStartupCheck>());
 
         // MediatR 5.1.0 (ADR-001): ServiceFactory is IServiceProvider.GetService of the resolving scope.

@@ -19,7 +19,7 @@ internal sealed class McpAuthStartupCheck(
     {
         var o = options.Value;
         var missing = new List<string>();
-        if (!string.IsNullOrEmpty(o.AuthorizationUrl) && oidc is NotConfiguredOidcTokenValidator)
+        if (o.HasIssuer && oidc is NotConfiguredOidcTokenValidator)
         {
             missing.Add($"{McpAuthOptions.Key(nameof(o.AuthorizationUrl))} is set but no issuer adapter is registered: call AddOidcProvider() (package McpAuth.OpenIdConnect).");
         }
@@ -44,7 +44,7 @@ internal sealed class McpAuthStartupCheck(
             Log.InsecureSetting(logger, McpAuthOptions.Key(nameof(o.AcceptAnyAudience)), "Tokens the issuer made for any other API are accepted.");
         }
 
-        if (o.SkipJwtVerification && string.IsNullOrEmpty(o.AuthorizationUrl) && !o.ValidateToken)
+        if (o.SkipJwtVerification && !o.HasIssuer && !o.ValidateToken)
         {
             Log.InsecureSetting(logger, McpAuthOptions.Key(nameof(o.SkipJwtVerification)), "No token is verified: any well-formed JWT is accepted.");
         }

@@ -90,6 +90,20 @@ public sealed class ParsedToken
                 return null;
             }
 
+            if (jwt.TryGetHeaderValue<object>("crit", out _))
+            {
+                // RFC 7515 §4.1.11: a recipient must refuse a JWS whose critical extensions it does not understand; we
+                // understand none.
+                error = "The bearer token names critical header parameters this server does not understand.";
+                return null;
+            }
+
+            if (!IsAccessTokenType(jwt.Typ))
+            {
+                error = "The bearer token is not an access token (its typ is not at+jwt or JWT).";
+                return null;
+            }
+
             return new ParsedToken(raw, jwt);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or System.Text.Json.JsonException
@@ -136,6 +150,18 @@ public sealed class ParsedToken
         return null;
     }
 
+    /// <summary>
+    /// The access-token <c>typ</c> policy (RFC 9068 §2.1, RFC 8725 §3.11): <c>at+jwt</c> or <c>application/at+jwt</c>, plain
+    /// <c>JWT</c>, or no <c>typ</c> at all; compared case-insensitively, as media types are. Any other type (an ID token,
+    /// a logout token, a DPoP proof, a security event) is not an access token and is refused, so a token minted for
+    /// another purpose cannot be replayed as one.
+    /// </summary>
+    public static bool IsAccessTokenType(string? typ) =>
+        string.IsNullOrEmpty(typ)
+        || typ.Equals("at+jwt", StringComparison.OrdinalIgnoreCase)
+        || typ.Equals("application/at+jwt", StringComparison.OrdinalIgnoreCase)
+        || typ.Equals("JWT", StringComparison.OrdinalIgnoreCase);
+
     private static bool StartsWithJsonObject(ReadOnlySpan<char> part)
     {
         Span<byte> first = stackalloc byte[3];
@@ -179,7 +205,14 @@ public sealed class ParsedToken
     private static IReadOnlyList<string> ReadScopes(JsonWebToken jwt)
     {
         List<string>? scopes = null;
-        if (jwt.TryGetPayloadValue<string>(ScopeClaim, out var scope))
+        if (jwt.TryGetPayloadValue<List<string>>(ScopeClaim, out var scopeList) && scopeList is not null)
+        {
+            foreach (var s in scopeList)
+            {
+                AddSpaceSeparated(ref scopes, s); // some servers send scope as an array
+            }
+        }
+        else if (jwt.TryGetPayloadValue<string>(ScopeClaim, out var scope))
         {
             AddSpaceSeparated(ref scopes, scope);
         }

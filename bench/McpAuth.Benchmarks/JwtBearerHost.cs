@@ -19,6 +19,7 @@ public static class JwtBearerHost
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseKestrel(k => k.AddServerHeader = false); // as the McpAuth host: same response bytes
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
@@ -29,7 +30,7 @@ public static class JwtBearerHost
             o.TokenValidationParameters = new TokenValidationParameters { ValidAlgorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256] };
         });
         builder.Services.AddAuthorization();
-        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools([typeof(WhoAmITool)]);
+        builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "mcpauth-host", Version = "1.0.0" }).WithHttpTransport(o => o.Stateless = true).WithTools([typeof(WhoAmITool)]);
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();

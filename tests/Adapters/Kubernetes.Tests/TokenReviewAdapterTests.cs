@@ -40,6 +40,38 @@ public sealed class TokenReviewAdapterTests : IAsyncLifetime
         TestKeys.Sign(new TestKeys().Rsa, "RS256", Claims.For("https://cluster.test", audience: audience));
 
     [Fact]
+    public async Task RevocationWindow_ZeroTtl_TurnsTheReviewCacheOff_EveryRequestIsReviewed()
+    {
+        var token = RawToken();
+        _alpha.Users[token] = "alice";
+        using var pipeline = new Harness(o => o.ValidateToken = true, b => b.AddKubernetesTokenReview(k =>
+        {
+            k.Kubeconfig = _kubeconfig;
+            k.ReviewCacheAuthenticatedTtl = TimeSpan.Zero;
+        }));
+        for (var i = 0; i < 3; i++)
+        {
+            (await pipeline.SendAsync(token)).Succeeded.Should().BeTrue();
+        }
+
+        _alpha.TokenReviews.Should().HaveCount(3, "a zero TTL keeps nothing");
+        _alpha.Users.TryRemove(token, out _); // revoked at the cluster
+        (await pipeline.SendAsync(token)).Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, "the revocation is seen at once");
+    }
+
+    [Fact]
+    public async Task RevocationWindow_DefaultTtl_KeepsARevokedTokenWorkingUntilItExpires()
+    {
+        var token = RawToken();
+        _alpha.Users[token] = "alice";
+        using var pipeline = Review();
+        (await pipeline.SendAsync(token)).Succeeded.Should().BeTrue();
+        _alpha.Users.TryRemove(token, out _);
+        (await pipeline.SendAsync(token)).Succeeded.Should().BeTrue("the trade-off of the 2-minute cache: documented in the README");
+        _alpha.TokenReviews.Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task Review_RoutesToTheRightContextWithServerCredentialsAndAudience()
     {
         var token = RawToken("mcp-server");

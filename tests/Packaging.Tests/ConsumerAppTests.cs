@@ -56,6 +56,10 @@ public sealed class ConsumerAppTests(ConsumerApp consumer, ITestOutputHelper out
             .And.Contain($"resource_metadata=\"{run.App.BaseUrl}/.well-known/oauth-protected-resource/mcp\"");
         run.ToolCalls().Should().BeEmpty("the step-up check runs before the tool");
         run.App.Output.Should().NotContain("TOOL-RAN");
+
+        using var other = await run.Http.SendAsync(Mcp(run, token, ToolCall("list-namespaces")));
+        other.StatusCode.Should().Be(HttpStatusCode.OK, "the same token calls a tool without step-up scopes, so the 403 was the step-up's");
+        run.ToolCalls().Should().Equal("list-namespaces");
     }
 
     [Fact]

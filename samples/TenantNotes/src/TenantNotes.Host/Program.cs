@@ -1,0 +1,3 @@
+using TenantNotes.Host;
+
+TenantNotesApp.Build(args).Run();

@@ -199,7 +199,7 @@ for scenario in $SCENARIOS; do
     echo
     echo "== scenario 1: OIDC (tools/call whoami, the same token on every request)"
     start b "$PB" dotnet "$HOST_DLL" --port "$PB" --demo
-    for _ in $(seq 1 150); do alive b; grep -q '^TOKEN=' "$logs/b.log" && break; sleep 0.2; done
+    for _ in $(seq 1 150); do alive b; grep -qs '^TOKEN=' "$logs/b.log" && break; sleep 0.2; done
     TOKEN=$(sed -n 's/^TOKEN=//p' "$logs/b.log")
     [ -n "$TOKEN" ] || fail "host (b) printed no token"
     start c "$PC" dotnet "$BENCH_DLL" jwtbearer-host "$PC" "http://127.0.0.1:$PB/demo-issuer" "http://127.0.0.1:$PB/mcp"

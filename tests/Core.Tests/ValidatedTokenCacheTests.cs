@@ -401,3 +401,47 @@ public class ValidatedTokenCacheBehaviorTests
         cache.Count.Should().Be(0);
     }
 }
+
+/// <summary>The per-thread memo of the last hit: never returns what the cache itself would no longer return.</summary>
+public sealed class ValidatedTokenCacheMemoTests
+{
+    [Fact]
+    public void RepeatedHit_OnTheSameThread_StillHonoursInvalidation()
+    {
+        var clock = Opt.Clock();
+        var cache = new ValidatedTokenCache(Opt.Of(), clock, new CacheKeys());
+        var raw = Tokens.Create();
+        cache.Add(Tokens.Parse(raw), cache.Epoch).Should().BeTrue();
+        cache.TryGet(raw, out _).Should().BeTrue();
+        cache.TryGet(raw, out _).Should().BeTrue("the memo answers");
+
+        cache.InvalidateKeys(kid => kid == "k1").Should().Be(1);
+
+        cache.TryGet(raw, out _).Should().BeFalse("an invalidated token is not answered by the memo either");
+    }
+
+    [Fact]
+    public void RepeatedHit_OnTheSameThread_StillHonoursExpiry()
+    {
+        var clock = Opt.Clock();
+        var cache = new ValidatedTokenCache(Opt.Of(o => o.TokenCacheMaxAge = TimeSpan.FromMinutes(1)), clock, new CacheKeys());
+        var raw = Tokens.Create();
+        cache.Add(Tokens.Parse(raw), cache.Epoch).Should().BeTrue();
+        cache.TryGet(raw, out _).Should().BeTrue();
+        clock.Advance(TimeSpan.FromSeconds(61));
+        cache.TryGet(raw, out _).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Memo_NeverAnswersForAnotherToken_OrAnotherCache()
+    {
+        var clock = Opt.Clock();
+        var cache = new ValidatedTokenCache(Opt.Of(), clock, new CacheKeys());
+        var other = new ValidatedTokenCache(Opt.Of(), clock, new CacheKeys());
+        var raw = Tokens.Create();
+        cache.Add(Tokens.Parse(raw), cache.Epoch).Should().BeTrue();
+        cache.TryGet(raw, out _).Should().BeTrue();
+        other.TryGet(raw, out _).Should().BeFalse();
+        cache.TryGet(raw[..^1] + (raw[^1] == 'A' ? 'B' : 'A'), out _).Should().BeFalse();
+    }
+}

@@ -47,7 +47,7 @@ internal sealed class McpAuthBearerHandler(
             return AuthenticateResult.Fail(refusal);
         }
 
-        if (Request.Query.ContainsKey("access_token"))
+        if (Request.QueryString.HasValue && Request.Query.ContainsKey("access_token"))
         {
             // MCP authorization: access tokens must not be sent in the URI (they end up in logs and proxies).
             _outcome = AuthenticationOutcome.Failure(AuthenticationErrorCode.InvalidRequest,
@@ -124,7 +124,7 @@ internal sealed class McpAuthBearerHandler(
 
     private ClaimsPrincipal ToClaimsPrincipal(McpPrincipal principal)
     {
-        var identity = new ClaimsIdentity(principal.Claims, Scheme.Name, Options.NameClaimType, Options.RoleClaimType);
+        var identity = new TokenClaimsIdentity(principal.Claims, Scheme.Name, Options.NameClaimType, Options.RoleClaimType);
         foreach (var (target, user) in principal.ClusterUsers)
         {
             identity.AddClaim(new Claim("k8s_user", user.Username, ClaimValueTypes.String, target.Length == 0 ? "kubernetes" : "kubernetes:" + target));

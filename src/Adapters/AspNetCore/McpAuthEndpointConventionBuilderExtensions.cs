@@ -33,24 +33,25 @@ public static class McpAuthEndpointConventionBuilderExtensions
                 return;
             }
 
-            endpoint.RequestDelegate = async context =>
-            {
-                if (context.Features.Get<McpAuthFeature>() is null)
-                {
-                    var result = await context.AuthenticateAsync(authenticationScheme);
-                    if (!result.Succeeded)
-                    {
-                        await context.ChallengeAsync(authenticationScheme);
-                        return;
-                    }
-
-                    context.User = result.Principal;
-                }
-
-                await next(context);
-            };
+            endpoint.RequestDelegate = context => context.Features.Get<McpAuthFeature>() is null
+                ? AuthenticateThenRunAsync(context, authenticationScheme, next)
+                : next(context);
         });
         return builder;
+    }
+
+    // Authorization was skipped (e.g. AllowAnonymous) or used another scheme: McpAuth authenticates here, or challenges.
+    private static async Task AuthenticateThenRunAsync(HttpContext context, string scheme, RequestDelegate next)
+    {
+        var result = await context.AuthenticateAsync(scheme);
+        if (!result.Succeeded)
+        {
+            await context.ChallengeAsync(scheme);
+            return;
+        }
+
+        context.User = result.Principal;
+        await next(context);
     }
 
     /// <summary>

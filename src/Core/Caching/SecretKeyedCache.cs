@@ -48,13 +48,17 @@ public sealed class SecretKeyedCache<TValue>
     public long Epoch => Interlocked.Read(ref _epoch);
 
     /// <summary>Looks <paramref name="key"/> up; an expired entry is removed and missed.</summary>
-    public bool TryGet(in CacheKey key, out TValue value)
+    public bool TryGet(in CacheKey key, out TValue value) => TryGet(key, out value, out _);
+
+    /// <summary>Looks <paramref name="key"/> up and says until when the entry lives; an expired entry is removed and missed.</summary>
+    public bool TryGet(in CacheKey key, out TValue value, out DateTimeOffset until)
     {
         if (_entries.TryGetValue(key, out var entry))
         {
             if (_time.GetUtcNow() < entry.Until)
             {
                 value = entry.Value;
+                until = entry.Until;
                 return true;
             }
 
@@ -62,6 +66,7 @@ public sealed class SecretKeyedCache<TValue>
         }
 
         value = default!;
+        until = default;
         return false;
     }
 

@@ -36,8 +36,34 @@ public sealed class ValidatedTokenCache
     /// <summary>Read before verifying a token; pass to <see cref="Add"/> (see <see cref="SecretKeyedCache{TValue}.Epoch"/>).</summary>
     public long Epoch => _cache.Epoch;
 
-    /// <summary>Looks <paramref name="token"/> up.</summary>
-    public bool TryGet(ReadOnlySpan<char> token, out ParsedToken parsed) => _cache.TryGet(_keys.OfSecret(token), out parsed);
+    /// <summary>
+    /// Looks <paramref name="token"/> up. The last hit of each thread is remembered with the epoch and expiry it had: the
+    /// same token again on that thread (a client repeating its token, the common case) is recognised by comparing the
+    /// token itself, without computing its HMAC, as long as no key was invalidated and the entry has not expired since.
+    /// </summary>
+    public bool TryGet(ReadOnlySpan<char> token, out ParsedToken parsed)
+    {
+        var epoch = _cache.Epoch;
+        if (_lastHit is { } last && ReferenceEquals(last.Cache, this) && last.Epoch == epoch
+            && token.SequenceEqual(last.Token.Raw) && _time.GetUtcNow() < last.Until)
+        {
+            parsed = last.Token;
+            return true;
+        }
+
+        if (_cache.TryGet(_keys.OfSecret(token), out parsed, out var until))
+        {
+            _lastHit = new LastHit(this, parsed, epoch, until);
+            return true;
+        }
+
+        return false;
+    }
+
+    [ThreadStatic]
+    private static LastHit? _lastHit;
+
+    private sealed record LastHit(ValidatedTokenCache Cache, ParsedToken Token, long Epoch, DateTimeOffset Until);
 
     /// <summary>
     /// Remembers a token the issuer check accepted (tokens without <c>exp</c> are not cached), unless keys were

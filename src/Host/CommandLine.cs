@@ -32,6 +32,7 @@ internal static class CommandLine
         new("required-scopes", "RequiredScopes", "list", "", "Scopes every token must carry (comma-separated)."),
         new("tool-scopes", "ToolScopes", "map", "", "Step-up scopes per tool: tool=scope1,scope2;other=scope3."),
         new("allowed-origins", "AllowedOrigins", "list", "", "Browser origins allowed on the MCP endpoint (default: own origin; loopback on a loopback connection)."),
+        new("shared-cache", "SharedCache", "string", "", "Redis configuration string: share exchanges and reviews between replicas (needs McpAuth:SharedCacheKey, a secret: set it in the environment, not on the command line)."),
         new("realm", "Realm", "string", HostDefaults.Realm, "Realm of the WWW-Authenticate challenge."),
         new("max-body-bytes", "MaxBodyBytes", "int", "16777216", "Largest MCP request body (larger: 413)."),
         new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),

@@ -102,7 +102,7 @@ public static class McpAuthHost
         if (host.RequireOAuth)
         {
             builder.Services.AddAuthentication().AddMcpAuth();
-            builder.Services.AddMcpAuth().AddKubernetesTokenReview();
+            builder.Services.AddMcpAuth().AddKubernetesTokenReview().AddRedisSharedCache(); // the shared cache is on only with McpAuth:SharedCache
             builder.Services.AddAuthorization();
             health.AddMcpAuthChecks();
         }

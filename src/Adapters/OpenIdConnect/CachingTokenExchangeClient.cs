@@ -8,12 +8,16 @@ namespace McpAuth.OpenIdConnect;
 /// Caching decorator of <see cref="ITokenExchangeClient"/>: an exchanged token is reused until
 /// <see cref="TokenExchangeOptions.ExchangeCacheMargin"/> before the earlier of its expiry and the subject token's;
 /// keyed by an HMAC of subject token + audience + scopes (never the raw token); concurrent identical exchanges run
-/// once; refusals and failures are not cached.
+/// once; refusals and failures are not cached. With an <see cref="ISharedCache"/> registered, an exchange one replica made
+/// is reused by the others.
 /// </summary>
 public sealed class CachingTokenExchangeClient(
-    ITokenExchangeClient inner, IOptions<McpAuthOptions> mcpAuth, IOptions<TokenExchangeOptions> options, CacheKeys keys, TimeProvider time)
+    ITokenExchangeClient inner, IOptions<McpAuthOptions> mcpAuth, IOptions<TokenExchangeOptions> options, CacheKeys keys, TimeProvider time,
+    ISharedCache? shared = null)
     : ITokenExchangeClient
 {
+    private const string Purpose = "sts-v1";
+
     private readonly SecretKeyedCache<TokenExchangeResult> _cache = new(options.Value.ExchangeCacheMaxEntries, time);
     private readonly string _audience = mcpAuth.Value.StsAudience ?? string.Empty;
     private readonly string _scopes = string.Join(' ', options.Value.StsScopes);
@@ -23,14 +27,54 @@ public sealed class CachingTokenExchangeClient(
     public long Exchanges => _cache.FactoryCalls;
 
     /// <inheritdoc />
-    public ValueTask<TokenExchangeResult> ExchangeAsync(string subjectToken, DateTimeOffset? subjectExpiresAt, CancellationToken cancellationToken) =>
-        _cache.GetOrCreateAsync(
-            keys.OfParts(subjectToken, _audience, _scopes),
-            () => inner.ExchangeAsync(subjectToken, subjectExpiresAt, CancellationToken.None).AsTask(),
-            result => result.Status == PortStatus.Accepted && result.ExpiresAt is { } exp
-                ? Min(exp, subjectExpiresAt) - _margin
-                : null,
-            cancellationToken);
+    public ValueTask<TokenExchangeResult> ExchangeAsync(string subjectToken, DateTimeOffset? subjectExpiresAt, CancellationToken cancellationToken)
+    {
+        var key = keys.OfParts(subjectToken, _audience, _scopes);
+        return _cache.GetOrCreateAsync(key, () => ExchangeOrShareAsync(key, subjectToken, subjectExpiresAt), r => Lifetime(r, subjectExpiresAt), cancellationToken);
+    }
+
+    private async Task<TokenExchangeResult> ExchangeOrShareAsync(CacheKey key, string subjectToken, DateTimeOffset? subjectExpiresAt)
+    {
+        if (shared is not null && await shared.GetAsync(Purpose, key, CancellationToken.None).ConfigureAwait(false) is { } stored
+            && SharedForm.Read(stored) is { } reused && Lifetime(reused, subjectExpiresAt) > time.GetUtcNow())
+        {
+            return reused;
+        }
+
+        var result = await inner.ExchangeAsync(subjectToken, subjectExpiresAt, CancellationToken.None).ConfigureAwait(false);
+        if (shared is not null && Lifetime(result, subjectExpiresAt) is { } until)
+        {
+            await shared.SetAsync(Purpose, key, SharedForm.Write(result), until, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    private DateTimeOffset? Lifetime(TokenExchangeResult result, DateTimeOffset? subjectExpiresAt) =>
+        result.Status == PortStatus.Accepted && result.ExpiresAt is { } exp ? Min(exp, subjectExpiresAt) - _margin : null;
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v < a ? v : a;
+
+    // What a replica shares: the exchanged token and its expiry (sealed by the shared cache).
+    private static class SharedForm
+    {
+        public static byte[] Write(TokenExchangeResult result) =>
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Shared(result.AccessToken!, result.ExpiresAt!.Value.ToUnixTimeMilliseconds()));
+
+        public static TokenExchangeResult? Read(byte[] bytes)
+        {
+            try
+            {
+                return System.Text.Json.JsonSerializer.Deserialize<Shared>(bytes) is { T: { Length: > 0 } token, E: > 0 } s
+                    ? TokenExchangeResult.Exchanged(token, DateTimeOffset.FromUnixTimeMilliseconds(s.E))
+                    : null;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return null;
+            }
+        }
+
+        private sealed record Shared(string T, long E);
+    }
 }

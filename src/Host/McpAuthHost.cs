@@ -28,7 +28,7 @@ public static class McpAuthHost
     private static readonly string[] NeedRequireOAuth =
     [
         "Audience", "ValidateToken", "AuthorizationUrl", "ServerUrl", "CertificateAuthority",
-        "StsClientId", "StsClientSecret", "StsAudience", "StsScopes", "StsTokenUrl", "AcceptAnyAudience",
+        "StsClientId", "StsClientSecret", "StsAudience", "StsScopes", "StsTokenUrl", "AcceptAnyAudience", "SharedCache",
     ];
 
     /// <summary>

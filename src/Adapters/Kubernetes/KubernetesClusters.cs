@@ -79,7 +79,7 @@ public sealed class KubernetesClusters : IDisposable
     {
         var source = _source.Value!;
         var config = source.Kubeconfig is null
-            ? KubernetesClientConfiguration.InClusterConfig()
+            ? InClusterConfig(_options.ServiceAccountPath)
             : KubernetesClientConfiguration.BuildConfigFromConfigObject(source.Kubeconfig, context);
         if (anonymous)
         {
@@ -96,6 +96,39 @@ public sealed class KubernetesClusters : IDisposable
         return new k8s.Kubernetes(config);
     }
 
+    // KubernetesClient's in-cluster rule (KUBERNETES_SERVICE_HOST/_PORT and the service-account files), with the files'
+    // folder from the options, so that the configuration can be tested outside a pod.
+    private static bool IsInCluster(string folder) =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"))
+        && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_PORT"))
+        && File.Exists(Path.Combine(folder, "token")) && File.Exists(Path.Combine(folder, "ca.crt"));
+
+    private static KubernetesClientConfiguration InClusterConfig(string folder)
+    {
+        var host = Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is { Length: > 0 } h ? h : "kubernetes.default.svc";
+        var port = Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_PORT") is { Length: > 0 } p ? p : "443";
+        var config = new KubernetesClientConfiguration
+        {
+            Host = new UriBuilder("https", host, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture)).ToString(),
+            TokenProvider = new k8s.Authentication.TokenFileAuth(Path.Combine(folder, "token")), // re-read as the kubelet rotates it
+            SslCaCerts = LoadPem(Path.Combine(folder, "ca.crt")),
+        };
+        var ns = Path.Combine(folder, "namespace");
+        if (File.Exists(ns))
+        {
+            config.Namespace = File.ReadAllText(ns).Trim();
+        }
+
+        return config;
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadPem(string path)
+    {
+        var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        certificates.ImportFromPemFile(path);
+        return certificates;
+    }
+
     private Source? Load()
     {
         var path = !string.IsNullOrEmpty(_options.Kubeconfig) ? _options.Kubeconfig : Environment.GetEnvironmentVariable("KUBECONFIG");
@@ -108,7 +141,7 @@ public sealed class KubernetesClusters : IDisposable
             return new Source(kubeconfig, contexts);
         }
 
-        if (KubernetesClientConfiguration.IsInCluster())
+        if (IsInCluster(_options.ServiceAccountPath))
         {
             return new Source(null, new HashSet<string>());
         }

@@ -6,6 +6,13 @@ public sealed class KubernetesTokenReviewOptions
     /// <summary>The kubeconfig file. Unset: <c>KUBECONFIG</c>, else the in-cluster configuration.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>
+    /// In a pod (no kubeconfig, <c>KUBERNETES_SERVICE_HOST</c>/<c>_PORT</c> set): the folder of the service-account token,
+    /// <c>ca.crt</c> and <c>namespace</c>. Default <c>/var/run/secrets/kubernetes.io/serviceaccount</c>, where Kubernetes
+    /// mounts them; change it only to run the in-cluster configuration elsewhere (tests).
+    /// </summary>
+    public string ServiceAccountPath { get; set; } = "/var/run/secrets/kubernetes.io/serviceaccount";
+
     /// <summary>Timeout of one TokenReview. Default 5 s.</summary>
     public TimeSpan TokenReviewTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

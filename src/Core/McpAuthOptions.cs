@@ -65,6 +65,24 @@ public sealed class McpAuthOptions
     /// </summary>
     public TimeSpan TokenCacheMaxAge { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>DPoP-bound tokens (RFC 9449): off (default), allowed next to Bearer, or required.</summary>
+    public DpopMode Dpop { get; set; }
+
+    /// <summary>The signing algorithms a DPoP proof may use (asymmetric only). Default ES256/384/512, PS256/384/512, RS256/384/512.</summary>
+    public IList<string> DpopAlgorithms { get; set; } = new List<string> { "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512" };
+
+    /// <summary>
+    /// How far a proof's <c>iat</c> may be from now, either way; also how long its <c>jti</c> is remembered (a replayed
+    /// proof is refused). Default 5 minutes, the MCP DPoP extension's window.
+    /// </summary>
+    public TimeSpan DpopProofLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Require server nonces in proofs (RFC 9449 §8): a proof without the current nonce gets 401 <c>use_dpop_nonce</c>
+    /// with a fresh <c>DPoP-Nonce</c>. Nonces rotate every <see cref="DpopProofLifetime"/>. Default off.
+    /// </summary>
+    public bool DpopNonces { get; set; }
+
     /// <summary>
     /// Refused requests are not logged one by one; a summary of their counts by stage and code is logged at most once per
     /// this interval. Default 1 minute.

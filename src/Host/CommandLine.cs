@@ -36,7 +36,9 @@ internal static class CommandLine
         new("realm", "Realm", "string", HostDefaults.Realm, "Realm of the WWW-Authenticate challenge."),
         new("max-body-bytes", "MaxBodyBytes", "int", "16777216", "Largest MCP request body (larger: 413)."),
         new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),
-        new("demo", "Demo", "bool", "false", "Start an in-process development issuer and print a token and a curl command."),
+        new("demo", "Demo", "bool", "false", "Development only: an in-process OAuth authorization server (OpenIddict) for real MCP clients, and a token and curl command."),
+        new("demo-auto-approve", "DemoAutoApprove", "bool", "false", "With --demo: give consent without showing the consent page (tests)."),
+        new("demo-exchange", "DemoExchange", "bool", "false", "With --demo: turn on RFC 8693 token exchange (McpAuth exchanges every token at the demo server)."),
     ];
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using McpAuth.AspNetCore;
+using McpAuth.Host.Demo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -13,7 +14,7 @@ namespace McpAuth.Host;
 
 /// <summary>
 /// Builds the reference host: an MCP server (tool <c>whoami</c>) protected by McpAuth. It uses only the public API the
-/// README shows; everything it adds is the command line, the demo issuer and the tool.
+/// README shows; everything it adds is the command line, the demo authorization server and the tools.
 /// </summary>
 public static class McpAuthHost
 {
@@ -21,8 +22,8 @@ public static class McpAuthHost
     /// <param name="App">The built application, or null when it will not start.</param>
     /// <param name="ExitCode">0, or 2 for a refused configuration.</param>
     /// <param name="Message">Help text, or why the configuration is refused.</param>
-    /// <param name="Demo">The demo issuer, with <c>--demo</c>.</param>
-    public sealed record BuildResult(WebApplication? App, int ExitCode, string? Message, DemoIssuer? Demo = null);
+    /// <param name="Demo">The demo authorization server, with <c>--demo</c>.</param>
+    public sealed record BuildResult(WebApplication? App, int ExitCode, string? Message, DemoAuthorizationServer? Demo = null);
 
     // Settings that only take effect when the MCP endpoint is protected (the original's start-up rule).
     private static readonly string[] NeedRequireOAuth =
@@ -56,7 +57,7 @@ public static class McpAuthHost
         var section = builder.Configuration.GetSection(McpAuthOptions.SectionName);
         var host = section.Get<McpHostOptions>() ?? new McpHostOptions();
 
-        DemoIssuer? demo = null;
+        DemoAuthorizationServer? demo = null;
         if (host.Demo)
         {
             if (!IPAddress.TryParse(host.BindAddress, out var bind) || !IPAddress.IsLoopback(bind))
@@ -64,20 +65,14 @@ public static class McpAuthHost
                 return new BuildResult(null, 2, "--demo runs a development issuer and is refused on a non-loopback --bind-address.");
             }
 
-            var baseUrl = $"http://{host.BindAddress}:{host.Port}";
-            demo = new DemoIssuer(baseUrl);
-            var demoSettings = new Dictionary<string, string?>
-            {
-                [McpAuthOptions.Key("RequireOAuth")] = "true",
-                [McpAuthOptions.Key("AuthorizationUrl")] = demo.Issuer,
-            };
-            if (string.IsNullOrEmpty(section["ServerUrl"]))
-            {
-                demoSettings[McpAuthOptions.Key("ServerUrl")] = baseUrl;
-            }
-
-            builder.Configuration.AddInMemoryCollection(demoSettings);
+            demo = CreateDemo(section, host);
+            builder.Configuration.Sources.Insert(1, new MemoryConfigurationSource { InitialData = DemoAuthorizationServer.LoggingDefaults() });
+            builder.Configuration.AddInMemoryCollection(DemoSettings(section, demo));
             host.RequireOAuth = true;
+        }
+        else if (DemoFlags.FirstOrDefault(k => section[k] is { } v && v != "false") is { } demoFlag)
+        {
+            return new BuildResult(null, 2, CommandLine.NameFlags($"{McpAuthOptions.Key(demoFlag)} only takes effect with --demo."));
         }
 
         if (!host.RequireOAuth)
@@ -97,7 +92,7 @@ public static class McpAuthHost
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "mcpauth-host", Version = "1.0.0" })
             .WithHttpTransport(o => o.Stateless = true)
-            .WithTools([typeof(WhoAmITool)]);
+            .WithTools(demo is null ? [typeof(WhoAmITool)] : [typeof(WhoAmITool), typeof(AdminActionTool)]); // the step-up tool: demo only
         var health = builder.Services.AddHealthChecks();
         if (host.RequireOAuth)
         {
@@ -107,10 +102,13 @@ public static class McpAuthHost
             health.AddMcpAuthChecks();
         }
 
+        demo?.AddServices(builder.Services);
+
         configure?.Invoke(builder); // last, so tests can swap the server (TestServer) and ports (fakes)
         var app = builder.Build();
         if (Validate(app) is { } refusal)
         {
+            ((IDisposable)app).Dispose();
             return new BuildResult(null, 2, refusal);
         }
 
@@ -132,6 +130,42 @@ public static class McpAuthHost
 
         demo?.Map(app);
         return new BuildResult(app, 0, null, demo);
+    }
+
+    // The demo's own flags: refused without --demo.
+    private static readonly string[] DemoFlags = ["DemoAutoApprove", "DemoExchange"];
+
+    private static DemoAuthorizationServer CreateDemo(IConfigurationSection section, McpHostOptions host)
+    {
+        var address = host.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{host.BindAddress.Trim('[', ']')}]" : host.BindAddress;
+        var baseUrl = $"http://{address}:{host.Port}";
+        var serverUrl = section["ServerUrl"] is { Length: > 0 } url ? url.TrimEnd('/') : baseUrl;
+        var mcpPath = section["McpPath"] is { Length: > 0 } path ? path : McpAuthBearerDefaults.McpPath;
+        return new DemoAuthorizationServer(baseUrl, serverUrl + mcpPath, section.GetValue<bool>("DemoAutoApprove"), section.GetValue<bool>("DemoExchange"));
+    }
+
+    // The McpAuth settings --demo implies: its issuer; the server URL and the step-up scopes unless set otherwise; with
+    // --demo-exchange, the exchange client.
+    private static Dictionary<string, string?> DemoSettings(IConfigurationSection section, DemoAuthorizationServer demo)
+    {
+        var settings = new Dictionary<string, string?> { [McpAuthOptions.Key("RequireOAuth")] = "true" };
+        if (string.IsNullOrEmpty(section["ServerUrl"]))
+        {
+            settings[McpAuthOptions.Key("ServerUrl")] = demo.BaseUrl;
+        }
+
+        foreach (var (key, value) in demo.McpAuthSettings().Where(s => s.Value is not null))
+        {
+            var name = key["McpAuth:".Length..];
+            var setting = name.Split(':')[0] == "ToolScopes" ? name[..name.LastIndexOf(':')] : name.Split(':')[0];
+            var always = setting == "AuthorizationUrl" || (demo.Exchange && setting.StartsWith("Sts", StringComparison.Ordinal));
+            if (always || !section.GetSection(setting).Exists())
+            {
+                settings[key] = value;
+            }
+        }
+
+        return settings;
     }
 
     // Every options class registered with ValidateOnStart, validated now, so a bad configuration exits with a reason

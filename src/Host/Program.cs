@@ -29,22 +29,9 @@ catch (OptionsValidationException ex)
 
 if (result.Demo is { } demo)
 {
-    var baseUrl = app.Urls.First().TrimEnd('/');
-    var token = demo.CreateToken(baseUrl + "/mcp", ["read", "write"], TimeSpan.FromHours(1));
-    const string call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":{}}}";
-    Console.WriteLine(string.Join(Environment.NewLine,
-        "",
-        $"McpAuth demo: an MCP server at {baseUrl}/mcp protected by McpAuth, with a development issuer at {demo.Issuer}.",
-        $"A token valid for one hour (audience {baseUrl}/mcp):",
-        "",
-        $"TOKEN={token}",
-        "",
-        "Call the whoami tool (in the same shell, after setting TOKEN as above):",
-        "",
-        $"curl -s {baseUrl}/mcp -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{call}'",
-        "",
-        $"Without the token you get 401 and a WWW-Authenticate challenge pointing at {baseUrl}/.well-known/oauth-protected-resource/mcp.",
-        ""));
+    // The curl quick start's token: demo-user with the basic scope (admin-action answers 403 until the client steps up).
+    var token = demo.CreateAccessToken(app.Services, [McpAuth.Host.Demo.DemoAuthorizationServer.ReadScope], TimeSpan.FromHours(1));
+    Console.WriteLine(demo.Banner(token));
 }
 
 await app.WaitForShutdownAsync();

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -10,7 +13,9 @@ namespace McpAuth.TestPeers;
 
 /// <summary>
 /// An HTTP fake of a kube-apiserver on 127.0.0.1 that speaks the real TokenReview and SelfSubjectReview JSON
-/// (authentication.k8s.io/v1). No kube-apiserver can be installed here.
+/// (authentication.k8s.io/v1). No kube-apiserver can be installed here. <see cref="StartAsync(string)"/> serves plain
+/// HTTP; <see cref="StartHttpsAsync"/> serves HTTPS with a certificate for 127.0.0.1 issued by a CA made for it
+/// (<see cref="CaCertificatePem"/>, what a pod finds in its service-account folder as <c>ca.crt</c>).
 /// </summary>
 public sealed class FakeKubeApiServer : IAsyncDisposable
 {
@@ -26,8 +31,20 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The port it listens on (127.0.0.1).</summary>
+    public int Port => new Uri(Url).Port;
+
+    /// <summary>With <see cref="StartHttpsAsync"/>: the PEM of the CA that issued the server's certificate; else null.</summary>
+    public string? CaCertificatePem { get; private set; }
+
     /// <summary>The token the server itself must present (its service account).</summary>
     public string ServerToken { get; set; } = "server-sa-token";
+
+    /// <summary>
+    /// Tokens the server presented before a rotation that are still accepted besides <see cref="ServerToken"/> (the
+    /// kubelet replaces a projected service-account token at 80% of its lifetime, so the old one keeps working).
+    /// </summary>
+    public ConcurrentBag<string> PreviousServerTokens { get; } = new();
 
     /// <summary>Tokens this cluster authenticates, with the user it maps them to.</summary>
     public ConcurrentDictionary<string, string> Users { get; } = new(StringComparer.Ordinal);
@@ -53,11 +70,34 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     /// <summary>The Authorization header of every GET /version.</summary>
     public ConcurrentQueue<string> VersionRequests { get; } = new();
 
-    public static async Task<FakeKubeApiServer> StartAsync(string name)
+    /// <summary>Starts a fake on plain HTTP (http://127.0.0.1:&lt;port&gt;).</summary>
+    public static Task<FakeKubeApiServer> StartAsync(string name) => StartAsync(name, tls: null);
+
+    /// <summary>
+    /// Starts a fake on HTTPS (https://127.0.0.1:&lt;port&gt;) whose certificate (SAN IP 127.0.0.1, server auth) is issued
+    /// by a new CA; <see cref="CaCertificatePem"/> is that CA. Every recorded review says whether it came over TLS.
+    /// </summary>
+    public static async Task<FakeKubeApiServer> StartHttpsAsync(string name)
+    {
+        using var ca = TestCertificateAuthority.Create("fake-kube-ca " + name);
+        return await StartAsync(name, ca);
+    }
+
+    private static async Task<FakeKubeApiServer> StartAsync(string name, TestCertificateAuthority? tls)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (tls is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            var certificate = tls.IssueServerCertificate(IPAddress.Loopback);
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate)));
+        }
+
         var app = builder.Build();
         var server = new FakeKubeApiServer(app, name);
         app.MapPost("/apis/authentication.k8s.io/v1/tokenreviews", (Delegate)server.TokenReview);
@@ -65,6 +105,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         app.MapGet("/version/{**rest}", (Delegate)server.Version);
         await app.StartAsync();
         server.Url = app.Urls.First();
+        server.CaCertificatePem = tls?.CertificatePem;
         return server;
     }
 
@@ -75,7 +116,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         var token = spec["token"]?.GetValue<string>() ?? "";
         var audiencesNode = spec["audiences"];
         var audiences = audiencesNode?.AsArray().Select(a => a!.GetValue<string>()).ToArray();
-        TokenReviews.Enqueue(new RecordedReview(context.Request.Headers.Authorization.ToString(), token, audiences, body.ToJsonString()));
+        TokenReviews.Enqueue(new RecordedReview(context.Request.Headers.Authorization.ToString(), token, audiences, body.ToJsonString()) { OverTls = context.Request.IsHttps });
         if (Delay > TimeSpan.Zero)
         {
             await Task.Delay(Delay);
@@ -86,7 +127,8 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             return Results.Json(Status(code, "injected failure"), statusCode: code);
         }
 
-        if (context.Request.Headers.Authorization != "Bearer " + ServerToken)
+        var credential = context.Request.Headers.Authorization.ToString();
+        if (credential != "Bearer " + ServerToken && !PreviousServerTokens.Any(t => credential == "Bearer " + t))
         {
             return Results.Json(Status(401, "Unauthorized"), statusCode: 401);
         }
@@ -126,7 +168,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         var body = await JsonNode.ParseAsync(context.Request.Body);
         var authorization = context.Request.Headers.Authorization.ToString();
         var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : "";
-        SelfSubjectReviews.Enqueue(new RecordedReview(authorization, token, null, body?.ToJsonString() ?? ""));
+        SelfSubjectReviews.Enqueue(new RecordedReview(authorization, token, null, body?.ToJsonString() ?? "") { OverTls = context.Request.IsHttps });
         if (Authenticate(token) is not { } user)
         {
             return Results.Json(Status(401, "Unauthorized"), statusCode: 401);
@@ -193,4 +235,57 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     }
 }
 
-public sealed record RecordedReview(string Authorization, string Token, string[]? Audiences, string Body);
+public sealed record RecordedReview(string Authorization, string Token, string[]? Audiences, string Body)
+{
+    /// <summary>True when the request came over HTTPS (only a fake started with <see cref="FakeKubeApiServer.StartHttpsAsync"/>).</summary>
+    public bool OverTls { get; init; }
+}
+
+/// <summary>
+/// A certificate authority made for a test (ECDSA P-256, valid from an hour ago for a day), which issues server
+/// certificates for an IP address. The CA's PEM is what a client is told to trust (a pod's <c>ca.crt</c>).
+/// </summary>
+public sealed class TestCertificateAuthority : IDisposable
+{
+    private readonly X509Certificate2 _certificate;
+
+    private TestCertificateAuthority(X509Certificate2 certificate) => _certificate = certificate;
+
+    /// <summary>The CA certificate as PEM.</summary>
+    public string CertificatePem => _certificate.ExportCertificatePem();
+
+    /// <summary>A new self-signed CA named <c>CN=<paramref name="name"/></c>.</summary>
+    public static TestCertificateAuthority Create(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        var now = DateTimeOffset.UtcNow;
+        return new TestCertificateAuthority(request.CreateSelfSigned(now.AddHours(-1), now.AddDays(1)));
+    }
+
+    /// <summary>A server certificate for <paramref name="address"/> (SAN IP and <c>localhost</c>), with its private key.</summary>
+    public X509Certificate2 IssueServerCertificate(IPAddress address)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={address}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(address);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(_certificate, now.AddMinutes(-5), now.AddHours(12), RandomNumberGenerator.GetBytes(16));
+        using var withKey = issued.CopyWithPrivateKey(key);
+        // Through PKCS#12, so the key is usable by the TLS stack on every platform (an ephemeral key is not on Windows).
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), password: null);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _certificate.Dispose();
+}

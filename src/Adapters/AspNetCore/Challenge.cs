@@ -6,11 +6,12 @@ namespace McpAuth.AspNetCore;
 
 /// <summary>An HTTP answer to a refused request.</summary>
 /// <param name="Status">The status code.</param>
-/// <param name="WwwAuthenticate">The <c>WWW-Authenticate</c> value, when there is one.</param>
+/// <param name="WwwAuthenticate">The <c>WWW-Authenticate</c> values (one challenge per scheme), when there are any.</param>
 /// <param name="Error">The body's <c>error</c>.</param>
 /// <param name="Description">The body's <c>error_description</c>.</param>
 /// <param name="RetryAfterSeconds">The <c>Retry-After</c> value, for 503.</param>
-internal sealed record Challenge(int Status, string? WwwAuthenticate, string Error, string Description, int? RetryAfterSeconds = null)
+/// <param name="DpopNonce">The <c>DPoP-Nonce</c> value (RFC 9449 §8), when the server requires nonces.</param>
+internal sealed record Challenge(int Status, string[]? WwwAuthenticate, string Error, string Description, int? RetryAfterSeconds = null, string? DpopNonce = null)
 {
     /// <summary>Writes the answer: status, headers and a small JSON body (no token, no stack trace).</summary>
     public Task WriteAsync(HttpResponse response)
@@ -21,9 +22,14 @@ internal sealed record Challenge(int Status, string? WwwAuthenticate, string Err
         }
 
         response.StatusCode = Status;
-        if (WwwAuthenticate is not null)
+        if (WwwAuthenticate is { Length: > 0 })
         {
             response.Headers.WWWAuthenticate = WwwAuthenticate;
+        }
+
+        if (DpopNonce is not null)
+        {
+            response.Headers["DPoP-Nonce"] = DpopNonce;
         }
 
         if (RetryAfterSeconds is { } retry)

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using McpAuth.Tokens;
 using MediatR;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -25,6 +26,7 @@ internal sealed class McpAuthBearerHandler(
     private McpAuthScheme? _scheme;
     private Challenge? _refusal;
     private AuthenticationOutcome? _outcome;
+    private AuthorizationScheme _requestScheme;
 
     private McpAuthScheme McpScheme => _scheme ??= schemes.Get(Scheme.Name);
 
@@ -75,7 +77,19 @@ internal sealed class McpAuthBearerHandler(
         var header = Request.Headers.Authorization;
         // Several Authorization headers are joined with commas, which the parse stage refuses as not a JWT.
         var authorization = header.Count == 0 ? null : header.Count == 1 ? header[0] : header.ToString();
-        var request = kind is { McpBody: false } ? new AuthenticateRequest(authorization, []) : new AuthenticateRequest(authorization, calls);
+        _requestScheme = AuthorizationHeader.Parse(authorization, out _);
+        DpopRequest? dpop = null;
+        if (scheme.Pipeline.Dpop != DpopMode.Off)
+        {
+            // RFC 9449 §4.3: htu is the URI the client addressed (the public base URL when configured), without query.
+            var proof = Request.Headers["DPoP"];
+            dpop = new DpopRequest(proof.Count == 0 ? null : proof.ToString(), Request.Method, scheme.BaseUrl(Request) + Request.Path);
+        }
+
+        var request = kind is { McpBody: false }
+            ? new AuthenticateRequest(authorization, []) { Dpop = dpop }
+            : new AuthenticateRequest(authorization, calls) { Dpop = dpop };
+
         var outcome = _outcome = await mediator.Send(request, Context.RequestAborted);
         switch (outcome.Kind)
         {
@@ -97,14 +111,14 @@ internal sealed class McpAuthBearerHandler(
 
     /// <inheritdoc />
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        (_refusal ?? McpScheme.Challenges.Map(_outcome ?? AuthenticationOutcome.NoCredentials, McpScheme.ResourceMetadataUrl(Request)))
+        (_refusal ?? McpScheme.Challenges.Map(_outcome ?? AuthenticationOutcome.NoCredentials, McpScheme.ResourceMetadataUrl(Request), _requestScheme))
         .WriteAsync(Response);
 
     /// <inheritdoc />
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         McpScheme.Challenges.Map(
                 AuthenticationOutcome.Failure(AuthenticationErrorCode.InsufficientScope, "The token does not allow this operation.", "Authorization"),
-                McpScheme.ResourceMetadataUrl(Request))
+                McpScheme.ResourceMetadataUrl(Request), _requestScheme)
             .WriteAsync(Response);
 
     private static bool RequiresAuthorization(Endpoint? endpoint) =>

@@ -60,6 +60,11 @@ public static class McpAuthEndpointRouteBuilderExtensions
             ["bearer_methods_supported"] = new[] { "header" },
             ["resource_name"] = scheme.Options.ResourceName ?? scheme.Options.Realm,
         };
+        if (scheme.Pipeline.Dpop != McpAuth.DpopMode.Off)
+        {
+            document["dpop_signing_alg_values_supported"] = scheme.DpopAlgorithms;
+            document["dpop_bound_access_tokens_required"] = scheme.Pipeline.Dpop == McpAuth.DpopMode.Required;
+        }
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "public, max-age=300";
         return context.Response.WriteAsync(JsonSerializer.Serialize(document));

@@ -10,13 +10,17 @@ namespace McpAuth.OpenIdConnect;
 /// <param name="Document">The metadata document's JSON, as the issuer sent it.</param>
 /// <param name="SigningKeys">The JWKS signing keys.</param>
 /// <param name="FetchedAt">When the keys were fetched.</param>
+/// <param name="JwksUri">Where the keys were fetched from.</param>
+/// <param name="DocumentFetchedAt">When the metadata document was fetched (a key refresh reuses a document younger than the max age).</param>
 public sealed record IssuerMetadata(
     string Issuer,
     string? TokenEndpoint,
     string DocumentUrl,
     string Document,
     IReadOnlyList<SecurityKey> SigningKeys,
-    DateTimeOffset FetchedAt)
+    DateTimeOffset FetchedAt,
+    Uri? JwksUri = null,
+    DateTimeOffset? DocumentFetchedAt = null)
 {
     /// <summary>The signing keys by <c>kid</c>.</summary>
     public FrozenDictionary<string, SecurityKey> KeysById { get; } = SigningKeys

@@ -228,7 +228,10 @@ public sealed class IssuerMetadataStore
         try
         {
             using var timeout = new CancellationTokenSource(_options.IssuerTimeout, _time);
-            fetched = await FetchAsync(timeout.Token).ConfigureAwait(false);
+            var known = _current;
+            fetched = known is { JwksUri: { } jwksUri, DocumentFetchedAt: { } documentAt } && _time.GetUtcNow() - documentAt < _options.MetadataMaxAge
+                ? await FetchKeysAsync(known, jwksUri, timeout.Token).ConfigureAwait(false) // the document is fresh: keys only
+                : await FetchAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -258,6 +261,12 @@ public sealed class IssuerMetadataStore
         var gone = previous?.SigningKeys
             .Where(k => !fetched.KeysById.TryGetValue(k.KeyId ?? string.Empty, out var same) || !SameKey(k, same))
             .Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+        if (previous is null || gone is { Count: > 0 } || previous.SigningKeys.Count != fetched.SigningKeys.Count)
+        {
+            // Logged when the key set changes, not on every fetch (junk tokens cause a fetch every KeyRefreshInterval).
+            Log.KeysFetched(_logger, LogValue.Clean(fetched.Issuer), fetched.SigningKeys.Count, LogValue.Clean(string.Join(",", fetched.SigningKeys.Select(k => k.KeyId)), 512));
+        }
+
         if (gone is { Count: > 0 })
         {
             // Tokens verified by a key the issuer no longer publishes (or replaced) must be verified again.
@@ -271,6 +280,28 @@ public sealed class IssuerMetadataStore
         a is JsonWebKey ja && b is JsonWebKey jb
             ? ja.N == jb.N && ja.E == jb.E && ja.X == jb.X && ja.Y == jb.Y && ja.Crv == jb.Crv
             : ReferenceEquals(a, b);
+
+    private async Task<IssuerMetadata?> FetchKeysAsync(IssuerMetadata previous, Uri jwksUri, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _keyFetches);
+        var jwks = await GetDocumentAsync(_httpClientFactory.CreateClient(HttpClientName), jwksUri, cancellationToken).ConfigureAwait(false);
+        if (jwks is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // A new record, not `with`: the keys-by-kid index is computed from the keys at construction.
+            return new IssuerMetadata(previous.Issuer, previous.TokenEndpoint, previous.DocumentUrl, previous.Document,
+                new JsonWebKeySet(jwks).GetSigningKeys().ToArray(), _time.GetUtcNow(), jwksUri, previous.DocumentFetchedAt);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException)
+        {
+            Log.FetchFailed(_logger, LogValue.Clean(jwksUri.ToString()), "the JWKS is not valid");
+            return null;
+        }
+    }
 
     private async Task<IssuerMetadata?> FetchAsync(CancellationToken cancellationToken)
     {
@@ -337,8 +368,8 @@ public sealed class IssuerMetadataStore
                 return null;
             }
 
-            Log.KeysFetched(_logger, LogValue.Clean(configuration.Issuer), keys.Count, LogValue.Clean(string.Join(",", keys.Select(k => k.KeyId)), 512));
-            return new IssuerMetadata(configuration.Issuer, configuration.TokenEndpoint, url.ToString(), document, keys, _time.GetUtcNow());
+            var now = _time.GetUtcNow();
+            return new IssuerMetadata(configuration.Issuer, configuration.TokenEndpoint, url.ToString(), document, keys, now, jwksUri, now);
         }
 
         return null;

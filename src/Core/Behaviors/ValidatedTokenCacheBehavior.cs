@@ -20,7 +20,8 @@ public sealed class ValidatedTokenCacheBehavior(ValidatedTokenCache cache, IOpti
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(next);
-        if (!cache.Enabled || !BearerToken.TryGet(request.Authorization, out var token) || token.IsEmpty || token.Length > _maxTokenLength)
+        if (!cache.Enabled || AuthorizationHeader.Parse(request.Authorization, out var token) == AuthorizationScheme.None
+            || token.IsEmpty || token.Length > _maxTokenLength)
         {
             return next();
         }

@@ -29,6 +29,9 @@ public static class McpAuthServiceCollectionExtensions
         typeof(OfflineValidationBehavior),
         // Signature, issuer, audience at the issuer's keys: nothing unverified is sent to an STS or a cluster.
         typeof(OidcProviderValidationBehavior),
+        // DPoP after the issuer check: the token's cnf.jkt is trusted, and no proof is checked for a forged token; before the
+        // exchange, so a bound token is never exchanged without its proof.
+        typeof(DpopBehavior),
         // Exchange only a verified token; the review below must see the exchanged (effective) token.
         typeof(TokenExchangeBehavior),
         // TokenReview of the effective token on each target cluster: the costliest authentication step, and the first
@@ -66,6 +69,9 @@ public static class McpAuthServiceCollectionExtensions
         services.TryAddSingleton<CacheKeys>();
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<McpAuth.Diagnostics.RefusalSummary>();
+        services.TryAddSingleton<McpAuth.Dpop.DpopProofValidator>();
+        services.TryAddSingleton<McpAuth.Dpop.DpopNonces>();
+        services.TryAddSingleton<IDpopReplayCache, McpAuth.Dpop.InProcessDpopReplayCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, McpAuthStartupCheck>());
 
         // MediatR 5.1.0 (ADR-001): ServiceFactory is IServiceProvider.GetService of the resolving scope.

@@ -20,4 +20,10 @@ public enum AuthenticationErrorCode
 
     /// <summary>The request body arrived too slowly (408).</summary>
     RequestTimeout,
+
+    /// <summary>The DPoP proof is missing, malformed, replayed, or not for this request or token (401, RFC 9449 <c>invalid_dpop_proof</c>).</summary>
+    InvalidDpopProof,
+
+    /// <summary>The DPoP proof must carry the server's current nonce (401, RFC 9449 <c>use_dpop_nonce</c>, with a <c>DPoP-Nonce</c> header).</summary>
+    UseDpopNonce,
 }

@@ -51,6 +51,9 @@ public sealed class AuthenticateRequest : IRequest<AuthenticationOutcome>
     /// <summary>The raw <c>Authorization</c> header value. Never log it.</summary>
     public string? Authorization { get; }
 
+    /// <summary>The DPoP proof and the request it must be bound to, when the host supplies them (DPoP not off).</summary>
+    public DpopRequest? Dpop { get; init; }
+
     /// <summary>What the stages learned so far.</summary>
     public AuthenticationState State { get; } = new();
 

@@ -25,6 +25,12 @@ public sealed class AuthenticationState
         }
     }
 
+    /// <summary>The scheme the token came with (Bearer or DPoP).</summary>
+    public AuthorizationScheme Scheme { get; set; }
+
+    /// <summary>The RFC 7638 thumbprint of the key a valid DPoP proof was signed with, once the DPoP stage accepted it.</summary>
+    public string? ProofKeyThumbprint { get; set; }
+
     /// <summary>The bearer token as sent by the client. Never log it.</summary>
     public string? RawToken => _token?.Raw;
 

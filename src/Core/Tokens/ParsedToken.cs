@@ -29,6 +29,7 @@ public sealed class ParsedToken
         Subject = jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sub, out var sub) && sub is { Length: > 0 } ? sub : null;
         Issuer = jwt.Issuer is { Length: > 0 } iss ? iss : null;
         Claims = ReadClaims(jwt, Scopes);
+        ConfirmationThumbprint = ReadJkt(jwt);
     }
 
     /// <summary>The token as sent. Never log it.</summary>
@@ -60,6 +61,9 @@ public sealed class ParsedToken
 
     /// <summary>Scopes from the <c>scope</c> claim and <c>scp</c> (array or space-separated), de-duplicated, in token order.</summary>
     public IReadOnlyList<string> Scopes { get; }
+
+    /// <summary>The <c>cnf.jkt</c> claim (RFC 9449 §6.1): the thumbprint of the key the token is bound to, when it is DPoP-bound.</summary>
+    public string? ConfirmationThumbprint { get; }
 
     /// <summary>
     /// The claims of the principal: every payload claim with its type as in the token (like <c>MapInboundClaims = false</c>),
@@ -247,6 +251,20 @@ public sealed class ParsedToken
                 }
             }
         }
+    }
+
+    private static string? ReadJkt(JsonWebToken jwt)
+    {
+        if (!jwt.TryGetPayloadValue<object>("cnf", out _))
+        {
+            return null;
+        }
+
+        using var payload = System.Text.Json.JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        return payload.RootElement.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == System.Text.Json.JsonValueKind.Object
+               && cnf.TryGetProperty("jkt", out var jkt) && jkt.ValueKind == System.Text.Json.JsonValueKind.String
+            ? jkt.GetString()
+            : "";
     }
 
     private static Claim[] ReadClaims(JsonWebToken jwt, IReadOnlyList<string> scopes)

@@ -14,7 +14,7 @@ public static class RedisServiceCollectionExtensions
     /// <summary>
     /// The shared cache, on when <c>McpAuth:SharedCache</c> (a Redis configuration string) is set; without it nothing
     /// changes. With it, <c>McpAuth:SharedCacheKey</c> is required (start is refused otherwise): exchanged tokens and
-    /// TokenReview results are shared by every replica through HybridCache over Redis, under HMAC keys derived from that
+    /// TokenReview results are shared by every replica through HybridCache over Redis, DPoP proofs' jti are remembered by all, under HMAC keys derived from that
     /// secret and sealed with AES-256-GCM. The validated-token cache and the issuer's keys stay in each process.
     /// </summary>
     public static McpAuthBuilder AddRedisSharedCache(this McpAuthBuilder builder, Action<RedisSharedCacheOptions>? configure = null)
@@ -50,6 +50,10 @@ public static class RedisServiceCollectionExtensions
             return new HybridSharedCache(sp.GetRequiredService<SharedCacheStore>().Hybrid, secrets, sp.GetRequiredService<SharedCacheState>(),
                 options.SharedCachePrefix, sp.GetRequiredService<TimeProvider>());
         });
+        services.Replace(ServiceDescriptor.Singleton<IDpopReplayCache>(sp =>
+            sp.GetRequiredService<IOptions<RedisSharedCacheOptions>>().Value.Enabled
+                ? ActivatorUtilities.CreateInstance<SharedDpopReplayCache>(sp)
+                : new McpAuth.Dpop.InProcessDpopReplayCache(sp.GetRequiredService<TimeProvider>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPeerHealthProbe, SharedCacheHealthProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SharedCacheConnector>());
         return builder;

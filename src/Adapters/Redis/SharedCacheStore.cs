@@ -45,6 +45,9 @@ internal sealed class SharedCacheStore : IDisposable
 
     public ObservedDistributedCache Observed { get; }
 
+    /// <summary>The store's database, while connected (for the one atomic operation HybridCache does not offer: set-if-absent).</summary>
+    public IDatabase? Database => Connected ? _connection.Result.GetDatabase() : null;
+
     /// <summary>True while the connection to the store is up.</summary>
     public bool Connected => _connection.IsCompletedSuccessfully && _connection.Result.IsConnected;
 

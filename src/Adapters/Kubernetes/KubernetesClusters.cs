@@ -93,7 +93,7 @@ public sealed class KubernetesClusters : IDisposable
         }
 
         config.HttpClientTimeout = _options.TokenReviewTimeout;
-        return new k8s.Kubernetes(config);
+        return new k8s.Kubernetes(config, new BoundedResponseHandler());
     }
 
     // KubernetesClient's in-cluster rule (KUBERNETES_SERVICE_HOST/_PORT and the service-account files), with the files'

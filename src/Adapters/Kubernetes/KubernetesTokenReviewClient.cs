@@ -54,9 +54,19 @@ public sealed class KubernetesTokenReviewClient(
         timeout.CancelAfter(_timeout);
         try
         {
-            var review = await client.AuthenticationV1.CreateTokenReviewAsync(body, cancellationToken: timeout.Token).ConfigureAwait(false);
+            // WaitAsync as well as the token: the deadline holds whatever the client does after the send.
+            var review = await client.AuthenticationV1.CreateTokenReviewAsync(body, cancellationToken: timeout.Token)
+                .WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
             var status = review?.Status;
-            if (status?.Authenticated != true || status.User is null)
+            if (status?.Authenticated is not bool authenticated)
+            {
+                // No verdict ({}, a proxy's JSON, a status without 'authenticated'): the review did not happen. Unavailable,
+                // never "not authenticated" — that would be cached and refuse a good token for the rejection TTL.
+                Log.ReviewFailed(logger, LogValue.Clean(request.Target, 64), "the answer has no status.authenticated");
+                return TokenReviewResult.Unavailable("The API server's answer has no verdict.");
+            }
+
+            if (!authenticated || status.User is null)
             {
                 return TokenReviewResult.NotAuthenticated("The cluster did not authenticate the token.");
             }
@@ -69,13 +79,14 @@ public sealed class KubernetesTokenReviewClient(
                     ?? new Dictionary<string, IReadOnlyList<string>>());
             return TokenReviewResult.Authenticated(user, status.Audiences?.ToArray() ?? []);
         }
-        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or OperationCanceledException or TimeoutException
+                                           or System.Text.Json.JsonException or InvalidOperationException
                                        && !cancellationToken.IsCancellationRequested)
         {
             var reason = ex switch
             {
                 HttpOperationException h => $"HTTP {(int)h.Response.StatusCode}",
-                OperationCanceledException => $"timed out after {_timeout.TotalSeconds:0.#} s",
+                OperationCanceledException or TimeoutException => $"timed out after {_timeout.TotalSeconds:0.#} s",
                 _ => ex.GetType().Name,
             };
             Log.ReviewFailed(logger, LogValue.Clean(request.Target, 64), reason);

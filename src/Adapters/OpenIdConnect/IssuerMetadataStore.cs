@@ -237,6 +237,11 @@ public sealed class IssuerMetadataStore
         {
             Log.FetchFailed(_logger, LogValue.Clean(_issuer?.ToString()), $"timed out after {_options.IssuerTimeout.TotalSeconds:0.#} s");
         }
+        catch (Exception ex)
+        {
+            // A fetch never faults: a faulted task left in _inflight would answer every later request with the fault.
+            Log.FetchFailed(_logger, LogValue.Clean(_issuer?.ToString()), ex.GetType().Name + ": " + LogValue.Clean(ex.Message));
+        }
 
         IssuerMetadata? previous;
         lock (_lock)
@@ -290,13 +295,31 @@ public sealed class IssuerMetadataStore
             return null;
         }
 
+        var keys = ReadSigningKeys(jwks, jwksUri);
+        return keys is null
+            ? null
+            // A new record, not `with`: the keys-by-kid index is computed from the keys at construction.
+            : new IssuerMetadata(previous.Issuer, previous.TokenEndpoint, previous.DocumentUrl, previous.Document, keys, _time.GetUtcNow(), jwksUri, previous.DocumentFetchedAt);
+    }
+
+    /// <summary>
+    /// The JWKS's signing keys, or null when it is not valid or has none: an empty set is a failed fetch, never a
+    /// replacement for the keys held (an issuer mid-deploy serving <c>{"keys":[]}</c> must not lock every token out).
+    /// </summary>
+    private IReadOnlyList<SecurityKey>? ReadSigningKeys(string jwks, Uri jwksUri)
+    {
         try
         {
-            // A new record, not `with`: the keys-by-kid index is computed from the keys at construction.
-            return new IssuerMetadata(previous.Issuer, previous.TokenEndpoint, previous.DocumentUrl, previous.Document,
-                new JsonWebKeySet(jwks).GetSigningKeys().ToArray(), _time.GetUtcNow(), jwksUri, previous.DocumentFetchedAt);
+            var keys = new JsonWebKeySet(jwks).GetSigningKeys().ToArray();
+            if (keys.Length == 0)
+            {
+                Log.FetchFailed(_logger, LogValue.Clean(jwksUri.ToString()), "the JWKS has no usable signing key");
+                return null;
+            }
+
+            return keys;
         }
-        catch (Exception ex) when (ex is ArgumentException or JsonException)
+        catch (Exception ex) when (ex is ArgumentException or JsonException or FormatException)
         {
             Log.FetchFailed(_logger, LogValue.Clean(jwksUri.ToString()), "the JWKS is not valid");
             return null;
@@ -357,14 +380,9 @@ public sealed class IssuerMetadataStore
                 return null;
             }
 
-            IReadOnlyList<SecurityKey> keys;
-            try
+            var keys = ReadSigningKeys(jwks, jwksUri);
+            if (keys is null)
             {
-                keys = new JsonWebKeySet(jwks).GetSigningKeys().ToArray();
-            }
-            catch (Exception ex) when (ex is ArgumentException or JsonException)
-            {
-                Log.FetchFailed(_logger, LogValue.Clean(jwksUri.ToString()), "the JWKS is not valid");
                 return null;
             }
 
@@ -420,7 +438,7 @@ public sealed class IssuerMetadataStore
 
             return await BoundedContent.ReadStringAsync(response.Content, _options.MaxDocumentBytes, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
             Log.FetchFailed(_logger, LogValue.Clean(url.ToString()), ex is OperationCanceledException ? "timed out" : ex.GetType().Name + ": " + LogValue.Clean(ex.Message));
             return null;

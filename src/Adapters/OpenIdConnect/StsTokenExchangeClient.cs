@@ -105,7 +105,7 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
             var body = await BoundedContent.ReadStringAsync(response.Content, MaxResponseBytes, timeout.Token).ConfigureAwait(false);
             return Interpret(endpoint, response.StatusCode, body);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
             var reason = ex is OperationCanceledException ? $"timed out after {_options.StsTimeout.TotalSeconds:0.#} s" : ex.GetType().Name;
             Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), reason);
@@ -134,6 +134,12 @@ public sealed class StsTokenExchangeClient : ITokenExchangeClient
         {
             using var json = JsonDocument.Parse(body);
             var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Log.ExchangeFailed(_logger, LogValue.Clean(endpoint), "the response is not a JSON object");
+                return TokenExchangeResult.Unavailable("The response is not a JSON object.");
+            }
+
             var token = root.TryGetProperty("access_token", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             var expiresIn = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out var s) ? s : 0;
             if (string.IsNullOrEmpty(token))

@@ -162,7 +162,10 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
         var outcomes = await Task.WhenAll(junk.Select(t => Task.Run(() => pipeline.SendAsync(t))));
 
         outcomes.Should().OnlyContain(o => o.Error!.Code == AuthenticationErrorCode.InvalidToken);
-        ((await JwksFetches()) - before).Should().BeLessThanOrEqualTo(1, "70 tokens needing keys share one fetch, at most one per KeyRefreshInterval");
+        // One fetch when the 70 arrive together; on a loaded machine they can spread over more than one KeyRefreshInterval
+        // (2 s), and the promise is at most one fetch per interval.
+        var intervals = 1 + (int)(watch.Elapsed / TimeSpan.FromSeconds(2));
+        ((await JwksFetches()) - before).Should().BeLessThanOrEqualTo(intervals, "70 tokens needing keys share a fetch, at most one per KeyRefreshInterval");
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "each waits at most one interval (2 s) plus one fetch");
     }
 

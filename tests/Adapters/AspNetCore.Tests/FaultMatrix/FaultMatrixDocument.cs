@@ -59,16 +59,15 @@ public static class FaultMatrixDocument
         md.AppendLine($"| Slow | the normal answer after {s(MatrixSettings.SlowDelay)}, just under T |");
         md.AppendLine("| GarbageJson | 200, `application/json`, a body that is not JSON |");
         md.AppendLine("| EmptyJson | (beyond the brief) 200 with `{}`: valid JSON, every required member missing |");
-        md.AppendLine($"| Oversized | 200, valid JSON past the adapter's limit, chunked: issuer documents {Kib(MatrixSettings.OversizedBytes(PeerRole.Jwks))} (limit 1 MiB), STS {Kib(MatrixSettings.OversizedBytes(PeerRole.Sts))} (limit 64 KiB), API server {Kib(MatrixSettings.OversizedBytes(PeerRole.ApiServer))} (no limit) |");
+        md.AppendLine($"| Oversized | 200, valid JSON past the adapter's limit, chunked: issuer documents {Kib(MatrixSettings.OversizedBytes(PeerRole.Jwks))} (limit 1 MiB), STS {Kib(MatrixSettings.OversizedBytes(PeerRole.Sts))} (limit 64 KiB), API server {Kib(MatrixSettings.OversizedBytes(PeerRole.ApiServer))} (limit 1 MiB) |");
         md.AppendLine("| UntrustedTls | https with a self-signed certificate and no `CertificateAuthority` (DiscoveryCached: the issuer was trusted through `CertificateAuthority`, then presents a self-signed certificate) |");
         md.AppendLine("| Truncated | (beyond the brief) 200 with a `Content-Length`, half the body, then the connection is closed |");
         md.AppendLine($"| StalledBody | (beyond the brief) 200 with a `Content-Length`, half the body, then nothing until the peer closes ({s(MatrixSettings.PeerGivesUpAfter)}) |");
         md.AppendLine();
         md.AppendLine("Each row sends the faulted request, checks that the faulted peer was really met (it saw the request or the TLS");
         md.AppendLine("connection, or its port refused), clears the fault, and sends the next request `FailureBackoff` + 0.05 s later.");
-        md.AppendLine("Every 503 carries `Retry-After: 5` and no `WWW-Authenticate`; \"guard\" marks a 503 made by `ExceptionGuardBehavior`");
-        md.AppendLine("because an exception escaped the adapter (the adapters' own 503s name the peer). ⚠ marks a cell whose behaviour looks");
-        md.AppendLine("wrong: the row asserts today's behaviour, and the finding below says what it should be.");
+        md.AppendLine("Every 503 carries `Retry-After: 5` and no `WWW-Authenticate`, and is the adapter's own answer naming the peer: no row");
+        md.AppendLine("lets an exception escape an adapter to `ExceptionGuardBehavior` (each asserts it).");
         md.AppendLine();
 
         var faults = Enum.GetValues<Fault>();
@@ -92,18 +91,22 @@ public static class FaultMatrixDocument
         }
 
         md.AppendLine();
-        md.AppendLine("## Findings");
+        md.AppendLine("## Findings fixed");
         md.AppendLine();
-        var number = 0;
-        foreach (var group in FaultMatrixTable.Cells.Where(c => c.Finding is not null).GroupBy(c => c.Finding!))
-        {
-            number++;
-            md.AppendLine($"{number}. **{string.Join(", ", group.Select(c => $"`{c.Name}`"))}**");
-            md.AppendLine($"   - Observed: {string.Join("; ", group.Select(c => $"`{c.Name}` {Status(c).Replace(" ⚠", "", StringComparison.Ordinal)}, {MatrixSettings.Interval(c.Bound).Text}, {RecoveryShort(c.Recovery)}"))}.");
-            md.AppendLine($"   - Expected: {group.Key.Expected}.");
-            md.AppendLine($"   - Why: {group.Key.Why}");
-        }
-
+        md.AppendLine("The first run of this matrix found six cells where McpAuth was wrong; each row now asserts the fixed behaviour.");
+        md.AppendLine();
+        md.AppendLine("1. A body cut short (discovery or JWKS) raised an `IOException` the issuer store did not catch: the faulted fetch stayed");
+        md.AppendLine("   in flight forever, so every later request got 503 (nothing cached) or the keys were never refreshed again. A fetch");
+        md.AppendLine("   now never faults: any failure is a failed fetch with backoff.");
+        md.AppendLine("2. A JWKS without signing keys (`{}`, `{\"keys\":[]}`) was stored as the issuer's keys: every token was refused as");
+        md.AppendLine("   invalid, and cached keys were replaced by none. It is now a failed fetch; the last-known-good keys stay.");
+        md.AppendLine("3. A TokenReview answer without `status.authenticated` was read as \"not authenticated\" (401, cached 10 s). It is now");
+        md.AppendLine("   unavailable (503, not cached); only an explicit `authenticated: false` refuses the token.");
+        md.AppendLine("4. KubernetesClient reads the API server's body after the send, outside any deadline: a stalled body held the request");
+        md.AppendLine("   until the server closed the connection. Bodies are now read inside the send, under `TokenReviewTimeout`.");
+        md.AppendLine("5. The API server's answer had no size limit (an 8 MiB body was read and parsed). It is now limited to 1 MiB.");
+        md.AppendLine("6. STS and TokenReview bodies cut short escaped their adapters to `ExceptionGuardBehavior` (an error log with a stack");
+        md.AppendLine("   trace); they are now the adapters' own 503.");
         md.AppendLine();
         md.AppendLine("## Design promises (`IssuerPromiseTests`)");
         md.AppendLine();
@@ -118,18 +121,9 @@ public static class FaultMatrixDocument
 
     private static string Kib(int bytes) => bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : $"{bytes / 1024} KiB";
 
-    private static string Status(Cell cell) => cell.Status + (cell.ViaGuard ? " (guard)" : "") + (cell.Finding is null ? "" : " ⚠");
+    private static string Status(Cell cell) => cell.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static string Short(Cell cell) => cell.Status + (cell.Recovery == Recovery.Never ? " stuck" : "") + (cell.Finding is null ? "" : " ⚠");
-
-    private static string RecoveryShort(Recovery recovery) => recovery switch
-    {
-        Recovery.NextRequest or Recovery.KeysRefreshed => "recovers once the fault clears",
-        Recovery.Nothing => "nothing to recover",
-        Recovery.RejectionCached => "the same token stays refused for 10 s after the fault clears",
-        Recovery.Never => "never recovers",
-        _ => RecoveryText(recovery),
-    };
+    private static string Short(Cell cell) => Status(cell);
 
     private static string RecoveryText(Recovery recovery) => recovery switch
     {
@@ -137,8 +131,6 @@ public static class FaultMatrixDocument
         Recovery.KeysRefreshed => "200; the next background refresh replaces the keys",
         Recovery.Nothing => "nothing to recover",
         Recovery.ByConfiguration => "only by configuration (trust the certificate)",
-        Recovery.RejectionCached => "same token 401 for `ReviewCacheRejectedTtl` (10 s); another token 200",
-        Recovery.Never => "**never**: the issuer adapter is stuck (see findings)",
         _ => throw new ArgumentOutOfRangeException(nameof(recovery)),
     };
 }

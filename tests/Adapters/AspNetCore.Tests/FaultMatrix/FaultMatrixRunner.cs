@@ -92,17 +92,11 @@ public static class FaultMatrixRunner
 
         var ended = await WaitUntilAsync(() => app.Store.Fetches > fetches
                                                && (app.Store.FailingSince is not null || !ReferenceEquals(app.Store.Current, cached)),
-            MatrixSettings.Timeout + MatrixSettings.Margin);
+            (MatrixSettings.Timeout * 2) + MatrixSettings.Margin); // a background task: no client waits on it, so a loaded machine gets slack
+
         log.Add($"background refresh: fetches {fetches}→{app.Store.Fetches}, failing since {app.Store.FailingSince?.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, keys {app.Store.Current!.SigningKeys.Count}");
         AssertAsked(cell, peer);
-        if (cell.Recovery == Recovery.Never)
-        {
-            ended.Should().BeFalse("today the refresh never ends: its task stays in flight");
-        }
-        else
-        {
-            ended.Should().BeTrue("the background refresh ends (fails or succeeds) within IssuerTimeout");
-        }
+        ended.Should().BeTrue("the background refresh ends (fails or succeeds) within IssuerTimeout");
 
         // What clients get once the refresh has run (or not), while the fault lasts.
         var answer = await app.SendAsync(app.Token(peer));
@@ -114,9 +108,6 @@ public static class FaultMatrixRunner
             case Recovery.Nothing:
                 app.Store.FailingSince.Should().BeNull("a slow issuer is still within IssuerTimeout");
                 app.Store.Current!.FetchedAt.Should().BeAfter(cached.FetchedAt);
-                return;
-            case Recovery.Never:
-                await StuckWithKeysAsync(cell, peer, app, cached, fetches, log);
                 return;
         }
 
@@ -146,23 +137,6 @@ public static class FaultMatrixRunner
             MatrixSettings.Timeout + MatrixSettings.Margin);
         log.Add($"refreshed: {refreshed}");
         refreshed.Should().BeTrue("once the issuer answers again, the next refresh replaces the stale keys");
-    }
-
-    // Recovery.Never with keys cached: known kids keep working from the stale keys, nothing is fetched again, and a
-    // token under a kid the snapshot lacks gets 503 (an issuer that answers would give 401, or 200 after a rotation).
-    private static async Task StuckWithKeysAsync(Cell cell, FaultPeer peer, MatrixApp app, IssuerMetadata cached, long fetches, List<string> log)
-    {
-        peer.Clear(cell.Role);
-        await Task.Delay(MatrixSettings.FailureBackoff + TimeSpan.FromMilliseconds(50));
-        var known = await app.SendAsync(app.Token(peer));
-        var unknownKid = await app.SendAsync(app.Token(peer, unknownKid: "rotated-1"));
-        log.Add($"after clearing: known kid {known}; unknown kid {unknownKid}; fetches {app.Store.Fetches}");
-        known.Status.Should().Be(HttpStatusCode.OK);
-        unknownKid.Status.Should().Be(HttpStatusCode.ServiceUnavailable, "the kid refresh joins the faulted fetch (an answering issuer would give 401)");
-        unknownKid.Body.Should().Contain(GuardDescription);
-        app.Store.Fetches.Should().Be(fetches + 1, "no fetch was started after the stuck one");
-        app.Store.Current.Should().BeSameAs(cached, "the keys are never refreshed");
-        peer.Hits(cell.Role).Should().Be(1, "the peer answers again, but is never asked");
     }
 
     // The issuer is fine; the exchange or the review fails.
@@ -217,30 +191,6 @@ public static class FaultMatrixRunner
     {
         switch (cell.Recovery)
         {
-            case Recovery.Never:
-                // Stuck: after the fault clears and well past FailureBackoff, the same token still gets 503 and no fetch starts.
-                peer.Clear(cell.Role);
-                var fetches = app.Store.Fetches;
-                for (var i = 0; i < 3; i++)
-                {
-                    await Task.Delay(MatrixSettings.FailureBackoff + TimeSpan.FromMilliseconds(50));
-                    var still = await app.SendAsync(token);
-                    log.Add("after clearing " + still);
-                    still.Status.Should().Be(HttpStatusCode.ServiceUnavailable, "the store keeps rethrowing the faulted fetch");
-                    still.Body.Should().Contain(GuardDescription);
-                }
-
-                app.Store.Fetches.Should().Be(fetches, "no fetch was started after the stuck one");
-                peer.Hits(cell.Role).Should().Be(1, "the peer was asked once, at the fault, and never again");
-                break;
-            case Recovery.RejectionCached:
-                peer.Clear(cell.Role);
-                var same = await app.SendAsync(token);
-                var other = await app.SendAsync(app.Token(peer));
-                log.Add($"after clearing: same token {same}; another token {other}");
-                same.Status.Should().Be(HttpStatusCode.Unauthorized, "the rejection is cached for ReviewCacheRejectedTtl");
-                other.Status.Should().Be(HttpStatusCode.OK);
-                break;
             case Recovery.NextRequest:
                 peer.Clear(cell.Role);
                 await Task.Delay(MatrixSettings.FailureBackoff + TimeSpan.FromMilliseconds(50));
@@ -298,14 +248,7 @@ public static class FaultMatrixRunner
         {
             answer.RetryAfter.Should().Be(TimeSpan.FromSeconds(MatrixSettings.RetryAfterSeconds), "a 503 tells the client when to retry");
             answer.Body.Should().Contain("temporarily_unavailable");
-            if (cell.ViaGuard)
-            {
-                answer.Body.Should().Contain(GuardDescription, "an exception escaped the adapter");
-            }
-            else
-            {
-                answer.Body.Should().NotContain(GuardDescription, "the adapter reported the peer unavailable itself");
-            }
+            answer.Body.Should().NotContain(GuardDescription, "the adapter reported the peer unavailable itself (no exception escaped it)");
         }
         else if (cell.Status == 200)
         {

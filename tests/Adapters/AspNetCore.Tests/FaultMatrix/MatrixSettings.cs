@@ -50,9 +50,6 @@ public static class MatrixSettings
         Bound.Instant => (TimeSpan.Zero, Instant, $"≤ {S(Instant)}"),
         Bound.Slow => (SlowDelay, Timeout + Margin, $"{S(SlowDelay)} ≤ t ≤ T + {S(Margin)}"),
         Bound.OneTimeout => (Timeout * 0.9, Timeout + Margin, $"T ≤ t ≤ T + {S(Margin)}"),
-        Bound.UnderTimeout => (TimeSpan.Zero, Timeout + Margin, $"≤ T + {S(Margin)}"),
-        Bound.KeyFetch => (TimeSpan.Zero, KeyRefreshInterval + Timeout + Margin, $"≤ {S(KeyRefreshInterval)} + T + {S(Margin)}"),
-        Bound.PeerCloses => (PeerGivesUpAfter, PeerGivesUpAfter + Margin, $"unbounded: t ≥ {S(PeerGivesUpAfter)}, when the peer closes"),
         _ => throw new ArgumentOutOfRangeException(nameof(bound)),
     };
 

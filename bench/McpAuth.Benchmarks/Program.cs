@@ -9,6 +9,8 @@ return args.FirstOrDefault() switch
     "jwtbearer-host" => await JwtBearerHost.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture), args[2], args[3]),
     "noop-auth-host" => await NoopAuthHost.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture)),
     "fake-apiserver" => await FakeApiServer.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture), args.Length > 2 ? args[2] : FakeApiServer.DefaultServerToken),
+    "soak" => await SoakDriver.RunAsync(args[1..]),
+    "replicas3" => await SharedCacheReplicas.RunAsync(args[1..]),
     _ => RunBenchmarks(args),
 };
 

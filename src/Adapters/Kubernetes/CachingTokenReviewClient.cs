@@ -18,7 +18,7 @@ public sealed class CachingTokenReviewClient(
 {
     private const string Purpose = "review-v1";
 
-    private readonly SecretKeyedCache<TokenReviewResult> _cache = new(options.Value.ReviewCacheMaxEntries, time);
+    private readonly SecretKeyedCache<Reviewed> _cache = new(options.Value.ReviewCacheMaxEntries, time);
     private readonly TimeSpan _authenticatedTtl = options.Value.ReviewCacheAuthenticatedTtl;
     private readonly TimeSpan _rejectedTtl = options.Value.ReviewCacheRejectedTtl;
 
@@ -30,24 +30,29 @@ public sealed class CachingTokenReviewClient(
     {
         ArgumentNullException.ThrowIfNull(request);
         var key = keys.OfParts(request.Target, request.Token, string.Join('\n', request.Audiences));
-        return _cache.GetOrCreateAsync(key, () => ReviewOrShareAsync(key, request), r => Lifetime(r, request), cancellationToken);
+        var pending = _cache.GetOrCreateAsync(key, () => ReviewOrShareAsync(key, request), r => r.Until, cancellationToken);
+        return pending.IsCompletedSuccessfully ? new ValueTask<TokenReviewResult>(pending.Result.Result) : ResultOf(pending);
     }
 
-    private async Task<TokenReviewResult> ReviewOrShareAsync(CacheKey key, TokenReviewRequest request)
+    private static async ValueTask<TokenReviewResult> ResultOf(ValueTask<Reviewed> pending) => (await pending.ConfigureAwait(false)).Result;
+
+    private async Task<Reviewed> ReviewOrShareAsync(CacheKey key, TokenReviewRequest request)
     {
         if (shared is not null && await shared.GetAsync(Purpose, key, CancellationToken.None).ConfigureAwait(false) is { } stored
-            && SharedForm.Read(stored) is { } reused)
+            && SharedForm.Read(stored.Value) is { } reused)
         {
-            return reused;
+            // Kept no longer than the replica that made the review allowed: its TTL ran from when it asked the API server.
+            return new Reviewed(reused, NotPast(stored.Until, Lifetime(reused, request)));
         }
 
         var result = await inner.ReviewAsync(request, CancellationToken.None).ConfigureAwait(false);
-        if (shared is not null && Lifetime(result, request) is { } until)
+        var until = Lifetime(result, request);
+        if (shared is not null && until is { } shareUntil)
         {
-            await shared.SetAsync(Purpose, key, SharedForm.Write(result), until, CancellationToken.None).ConfigureAwait(false);
+            await shared.SetAsync(Purpose, key, SharedForm.Write(result), shareUntil, CancellationToken.None).ConfigureAwait(false);
         }
 
-        return result;
+        return new Reviewed(result, until);
     }
 
     private DateTimeOffset? Lifetime(TokenReviewResult result, TokenReviewRequest request) => result.Status switch
@@ -56,6 +61,9 @@ public sealed class CachingTokenReviewClient(
         PortStatus.Rejected => time.GetUtcNow() + _rejectedTtl,
         _ => null,
     };
+
+    // A review and how long it may be reused (null: not cached).
+    private sealed record Reviewed(TokenReviewResult Result, DateTimeOffset? Until);
 
     // What a replica shares: the review's answer (sealed by the shared cache).
     private static class SharedForm
@@ -88,6 +96,7 @@ public sealed class CachingTokenReviewClient(
             bool Authenticated, string? Username, string? Uid, string[]? Groups, Dictionary<string, string[]>? Extra, string[]? Audiences, string? Reason);
     }
 
-    // An authenticated result is never reused past the token's own expiry.
+    // The earlier of the two: an authenticated result is never reused past the token's own expiry, a shared one never past
+    // the time its maker allowed.
     private static DateTimeOffset NotPast(DateTimeOffset until, DateTimeOffset? expiresAt) => expiresAt is { } exp && exp < until ? exp : until;
 }

@@ -36,7 +36,7 @@ public sealed class CachingTokenExchangeClient(
     private async Task<TokenExchangeResult> ExchangeOrShareAsync(CacheKey key, string subjectToken, DateTimeOffset? subjectExpiresAt)
     {
         if (shared is not null && await shared.GetAsync(Purpose, key, CancellationToken.None).ConfigureAwait(false) is { } stored
-            && SharedForm.Read(stored) is { } reused && Lifetime(reused, subjectExpiresAt) > time.GetUtcNow())
+            && SharedForm.Read(stored.Value) is { } reused && Lifetime(reused, subjectExpiresAt) > time.GetUtcNow())
         {
             return reused;
         }

@@ -6,8 +6,8 @@ namespace McpAuth.Redis;
 
 /// <summary>
 /// <see cref="ISharedCache"/> through <see cref="HybridCache"/> over the Redis store, used as a second level only (each
-/// process keeps its own first level in McpAuth's caches). Values are sealed with AES-256-GCM; a value that does not open
-/// is a miss and is counted.
+/// process keeps its own first level in McpAuth's caches). Values are sealed with AES-256-GCM together with their time;
+/// a value that does not open is a miss, is counted, and is replaced by the next write (it never turns the store off).
 /// </summary>
 internal sealed class HybridSharedCache(HybridCache hybrid, SharedCacheSecrets secrets, SharedCacheState state, string prefix, TimeProvider time)
     : ISharedCache
@@ -17,7 +17,7 @@ internal sealed class HybridSharedCache(HybridCache hybrid, SharedCacheSecrets s
         Flags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableUnderlyingData,
     };
 
-    public async ValueTask<byte[]?> GetAsync(string purpose, CacheKey key, CancellationToken cancellationToken)
+    public async ValueTask<SharedCacheEntry?> GetAsync(string purpose, CacheKey key, CancellationToken cancellationToken)
     {
         if (!state.Usable)
         {
@@ -31,13 +31,14 @@ internal sealed class HybridSharedCache(HybridCache hybrid, SharedCacheSecrets s
             return null;
         }
 
-        var plaintext = SealedValue.Open(secrets.ValueKey, purpose, key, stored);
-        if (plaintext is null)
+        if (SealedValue.Open(secrets.ValueKey, purpose, key, stored) is not var (value, until))
         {
-            state.Failed("open", "a stored value did not authenticate (another secret, or altered)");
+            state.Rejected("open", "a stored value did not authenticate (another secret, or altered)");
+            return null;
         }
 
-        return plaintext;
+        // Past its time: the store kept it (clocks apart) or someone put it back; either way it is not used.
+        return until > time.GetUtcNow() ? new SharedCacheEntry(value, until) : null;
     }
 
     public async ValueTask SetAsync(string purpose, CacheKey key, byte[] value, DateTimeOffset until, CancellationToken cancellationToken)
@@ -49,7 +50,7 @@ internal sealed class HybridSharedCache(HybridCache hybrid, SharedCacheSecrets s
         }
 
         var options = new HybridCacheEntryOptions { Expiration = lifetime, Flags = HybridCacheEntryFlags.DisableLocalCache };
-        await hybrid.SetAsync(Name(purpose, key), SealedValue.Seal(secrets.ValueKey, purpose, key, value), options, cancellationToken: cancellationToken)
+        await hybrid.SetAsync(Name(purpose, key), SealedValue.Seal(secrets.ValueKey, purpose, key, until, value), options, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
     }
 

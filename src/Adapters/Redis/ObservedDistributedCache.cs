@@ -7,9 +7,11 @@ namespace McpAuth.Redis;
 /// throwing (a failing read is a miss, a failing write is dropped), so a store that is down or slow costs a request at
 /// most one timeout and then nothing for a while, and HybridCache writes no log line per request.
 /// </summary>
-internal sealed class ObservedDistributedCache(IDistributedCache store, SharedCacheState state, TimeSpan timeout, Func<bool> connected) : IDistributedCache
+internal sealed class ObservedDistributedCache(IDistributedCache store, SharedCacheState state, TimeSpan timeout, Func<StoreConnection> connection)
+    : IDistributedCache
 {
-    // Not connected (yet, or any more): skipped at once, never waited for; counted as a failure for readiness.
+    // Not connected: skipped at once, never waited for. While the first connection attempt runs that is expected and not
+    // counted (HybridCache reads its own keys at construction); after it, counted as a failure for readiness.
     private bool Ready(string operation)
     {
         if (!state.Usable)
@@ -17,13 +19,16 @@ internal sealed class ObservedDistributedCache(IDistributedCache store, SharedCa
             return false;
         }
 
-        if (!connected())
+        switch (connection())
         {
-            state.NotConnected(operation);
-            return false;
+            case StoreConnection.Up:
+                return true;
+            case StoreConnection.Down:
+                state.NotConnected(operation);
+                return false;
+            default:
+                return false;
         }
-
-        return true;
     }
 
     public byte[]? Get(string key) => throw new NotSupportedException("McpAuth uses the shared cache asynchronously only.");
@@ -89,4 +94,17 @@ internal sealed class ObservedDistributedCache(IDistributedCache store, SharedCa
             state.Failed("remove", ex.GetType().Name);
         }
     }
+}
+
+/// <summary>Where the connection to the store stands.</summary>
+internal enum StoreConnection
+{
+    /// <summary>The first connection attempt has not finished.</summary>
+    Connecting,
+
+    /// <summary>Connected.</summary>
+    Up,
+
+    /// <summary>Not connected after the first attempt (the multiplexer keeps retrying in the background).</summary>
+    Down,
 }

@@ -63,7 +63,7 @@ public static class RedisServiceCollectionExtensions
     {
         public static readonly NoSharedCache Instance = new();
 
-        public ValueTask<byte[]?> GetAsync(string purpose, CacheKey key, CancellationToken cancellationToken) => ValueTask.FromResult<byte[]?>(null);
+        public ValueTask<SharedCacheEntry?> GetAsync(string purpose, CacheKey key, CancellationToken cancellationToken) => ValueTask.FromResult<SharedCacheEntry?>(null);
 
         public ValueTask SetAsync(string purpose, CacheKey key, byte[] value, DateTimeOffset until, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }

@@ -14,6 +14,16 @@ internal sealed class RedisSharedCacheOptionsValidator : IValidateOptions<RedisS
         }
 
         var failures = new List<string>();
+        try
+        {
+            _ = StackExchange.Redis.ConfigurationOptions.Parse(options.SharedCache!);
+        }
+        catch (ArgumentException ex)
+        {
+            // The parser's message names the keyword, never the value (which can hold a password).
+            failures.Add($"{McpAuthOptions.Key(nameof(options.SharedCache))} is not a Redis configuration string (host:port[,option=value...]): {ex.Message}");
+        }
+
         if (SharedCacheSecrets.TryCreate(options.SharedCacheKey) is null)
         {
             failures.Add($"{McpAuthOptions.Key(nameof(options.SharedCache))} is set but {McpAuthOptions.Key(nameof(options.SharedCacheKey))} is not base64 of at least " +

@@ -1,10 +1,12 @@
 using McpAuth.Ports;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace McpAuth.Redis;
 
 /// <summary>Readiness of the shared cache: degraded (never unhealthy: requests succeed without it) while it has been failing.</summary>
-internal sealed class SharedCacheHealthProbe(SharedCacheStore store, SharedCacheState state, IOptions<RedisSharedCacheOptions> options, TimeProvider time)
+/// <remarks>The store is resolved only when one is configured: without <c>McpAuth:SharedCache</c> readiness connects to nothing.</remarks>
+internal sealed class SharedCacheHealthProbe(IServiceProvider services, SharedCacheState state, IOptions<RedisSharedCacheOptions> options, TimeProvider time)
     : IPeerHealthProbe
 {
     public string Name => "shared-cache";
@@ -16,6 +18,7 @@ internal sealed class SharedCacheHealthProbe(SharedCacheStore store, SharedCache
             return PeerHealth.Healthy("No shared cache is configured.");
         }
 
+        var store = services.GetRequiredService<SharedCacheStore>();
         if (!store.Connected || !state.Usable)
         {
             return PeerHealth.Degraded("The shared cache is not connected; each replica uses its own cache meanwhile.");

@@ -17,6 +17,7 @@ internal sealed partial class SharedCacheState(TimeProvider time, ILogger<Shared
     private static readonly TimeSpan LogInterval = TimeSpan.FromMinutes(1);
     private long _skipUntilTicks;
     private long _lastFailureTicks;
+    private long _lastRejectedTicks;
     private long _lastLogTicks;
     private long _failuresSinceLog;
 
@@ -26,17 +27,41 @@ internal sealed partial class SharedCacheState(TimeProvider time, ILogger<Shared
     /// <summary>When the store last failed, if it did.</summary>
     public DateTimeOffset? LastFailure => Interlocked.Read(ref _lastFailureTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
 
+    /// <summary>When a stored value was last refused (it did not open, or its HybridCache frame was damaged), if one was.</summary>
+    public DateTimeOffset? LastRejected => Interlocked.Read(ref _lastRejectedTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
     /// <summary>A call failed or timed out: counted, and the store is skipped for a while (no request pays the timeout again).</summary>
-    public void Failed(string operation, string reason) => Record(operation, reason, openCircuit: true);
+    public void Failed(string operation, string reason) => Record(operation, reason, Outcome.Failed);
 
     /// <summary>A call was skipped because the store is not connected (checked for free on every call): counted only.</summary>
-    public void NotConnected(string operation) => Record(operation, "not connected", openCircuit: false);
+    public void NotConnected(string operation) => Record(operation, "not connected", Outcome.NotConnected);
 
-    private void Record(string operation, string reason, bool openCircuit)
+    /// <summary>
+    /// A stored value was refused: counted and logged, but the store answered, so it is neither skipped nor reported
+    /// unready (whoever can write one bad value must not be able to turn the shared cache off); the next write replaces it.
+    /// </summary>
+    public void Rejected(string operation, string reason) => Record(operation, reason, Outcome.Rejected);
+
+    private enum Outcome
+    {
+        Failed,
+        NotConnected,
+        Rejected,
+    }
+
+    private void Record(string operation, string reason, Outcome outcome)
     {
         var now = time.GetUtcNow().UtcTicks;
-        Interlocked.Exchange(ref _lastFailureTicks, now);
-        if (openCircuit)
+        if (outcome == Outcome.Rejected)
+        {
+            Interlocked.Exchange(ref _lastRejectedTicks, now);
+        }
+        else
+        {
+            Interlocked.Exchange(ref _lastFailureTicks, now);
+        }
+
+        if (outcome == Outcome.Failed)
         {
             Interlocked.Exchange(ref _skipUntilTicks, now + retryAfter.Ticks);
         }

@@ -22,7 +22,12 @@ internal sealed class SharedCacheStore : IDisposable
     public SharedCacheStore(IOptions<RedisSharedCacheOptions> options, SharedCacheState state, ILoggerFactory loggerFactory)
     {
         var o = options.Value;
-        var configuration = ConfigurationOptions.Parse(o.SharedCache ?? "localhost:6379");
+        if (!o.Enabled)
+        {
+            throw new InvalidOperationException($"{McpAuthOptions.Key(nameof(o.SharedCache))} is not set: there is no store to connect to.");
+        }
+
+        var configuration = ConfigurationOptions.Parse(o.SharedCache!);
         configuration.AbortOnConnectFail = false; // a store that is down at start is connected in the background later
         configuration.AsyncTimeout = (int)Math.Max(100, o.SharedCacheTimeout.TotalMilliseconds);
         configuration.SyncTimeout = configuration.AsyncTimeout;
@@ -32,10 +37,10 @@ internal sealed class SharedCacheStore : IDisposable
         {
             ConnectionMultiplexerFactory = async () => await _connection.ConfigureAwait(false),
         }));
-        Observed = new ObservedDistributedCache(_redis, state, o.SharedCacheTimeout, () => Connected);
+        Observed = new ObservedDistributedCache(_redis, state, o.SharedCacheTimeout, () => Connection);
 
         var services = new ServiceCollection();
-        services.AddSingleton(loggerFactory);
+        services.AddSingleton<ILoggerFactory>(new HybridCacheLogRouter(loggerFactory, state));
         services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         services.AddSingleton<IDistributedCache>(Observed);
         services.AddHybridCache(h => h.MaximumPayloadBytes = 64 * 1024);
@@ -50,6 +55,11 @@ internal sealed class SharedCacheStore : IDisposable
 
     /// <summary>True while the connection to the store is up.</summary>
     public bool Connected => _connection.IsCompletedSuccessfully && _connection.Result.IsConnected;
+
+    /// <summary>Where the connection stands: still making the first attempt, up, or down after it.</summary>
+    public StoreConnection Connection => !_connection.IsCompleted ? StoreConnection.Connecting
+        : Connected ? StoreConnection.Up
+        : StoreConnection.Down;
 
     public HybridCache Hybrid { get; }
 

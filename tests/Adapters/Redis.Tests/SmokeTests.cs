@@ -42,6 +42,6 @@ public sealed class SmokeTests
         var key = one.GetRequiredService<CacheKeys>().OfParts("x");
         two.GetRequiredService<CacheKeys>().OfParts("x").Should().Be(key);
         await one.GetRequiredService<ISharedCache>().SetAsync("t", key, [1, 2, 3], DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
-        (await two.GetRequiredService<ISharedCache>().GetAsync("t", key, CancellationToken.None)).Should().Equal(1, 2, 3);
+        (await two.GetRequiredService<ISharedCache>().GetAsync("t", key, CancellationToken.None))!.Value.Should().Equal(1, 2, 3);
     }
 }

@@ -32,6 +32,7 @@ internal static class CommandLine
         new("required-scopes", "RequiredScopes", "list", "", "Scopes every token must carry (comma-separated)."),
         new("tool-scopes", "ToolScopes", "map", "", "Step-up scopes per tool: tool=scope1,scope2;other=scope3."),
         new("allowed-origins", "AllowedOrigins", "list", "", "Browser origins allowed on the MCP endpoint (default: own origin; loopback on a loopback connection)."),
+        new("dpop", "Dpop", "dpop", "off", "DPoP-bound tokens (RFC 9449): off, allowed (next to Bearer) or required."),
         new("shared-cache", "SharedCache", "string", "", "Redis configuration string: share exchanges and reviews between replicas (needs McpAuth:SharedCacheKey, a secret: set it in the environment, not on the command line)."),
         new("realm", "Realm", "string", HostDefaults.Realm, "Realm of the WWW-Authenticate challenge."),
         new("max-body-bytes", "MaxBodyBytes", "int", "16777216", "Largest MCP request body (larger: 413)."),
@@ -112,6 +113,8 @@ internal static class CommandLine
                     return $"--{name} takes true or false, not '{value}'";
                 case "int" when !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _):
                     return $"--{name} takes a whole number, not '{value}'";
+                case "dpop" when !Enum.TryParse<DpopMode>(value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode) || value.Any(char.IsDigit):
+                    return $"--{name} takes off, allowed or required, not '{value}'";
                 case "list":
                     var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     for (var n = 0; n < items.Length; n++)

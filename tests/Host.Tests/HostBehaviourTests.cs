@@ -65,6 +65,18 @@ public class HostBehaviourTests
     }
 
     [Fact]
+    public async Task DpopRequired_IsPublished_AndABearerTokenGetsOnlyTheDpopChallenge()
+    {
+        await using var host = await HostHarness.StartAsync([.. Base, "--dpop", "required"]);
+        var json = JsonDocument.Parse(await host.Client.GetStringAsync("/.well-known/oauth-protected-resource/mcp")).RootElement;
+        json.GetProperty("dpop_bound_access_tokens_required").GetBoolean().Should().BeTrue();
+
+        using var response = await host.Client.SendAsync(HostHarness.Mcp(HostHarness.Token("read", Resource)));
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.Select(h => h.Scheme).Should().Equal("DPoP");
+    }
+
+    [Fact]
     public async Task Healthz_Readyz_AndMetadata_NeedNoToken_AndNeverRunThePipeline()
     {
         await using var host = await HostHarness.StartAsync(Base);
@@ -175,6 +187,8 @@ public class HostBehaviourTests
         { "DemoOnPublicBind", ["--demo", "--bind-address", "0.0.0.0"], "--demo runs a development issuer and is refused on a non-loopback --bind-address." },
         { "UnknownFlag", ["--no-such-flag"], "unknown flag --no-such-flag" },
         { "BadNumber", ["--port", "eighty"], "--port takes a whole number" },
+        { "BadDpopMode", [.. Base, "--dpop", "maybe"], "--dpop takes off, allowed or required, not 'maybe'" },
+        { "NumericDpopMode", [.. Base, "--dpop", "2"], "--dpop takes off, allowed or required, not '2'" },
     };
 
     [Theory]
@@ -208,7 +222,7 @@ public class HostBehaviourTests
     {
         var result = McpAuthHost.Build(["--help"]);
         result.ExitCode.Should().Be(0);
-        foreach (var flag in new[] { "--port", "--bind-address", "--require-oauth", "--oauth-audience", "--accept-any-audience", "--validate-token", "--authorization-url", "--certificate-authority", "--server-url", "--mcp-path", "--kubeconfig", "--sts-client-id", "--sts-client-secret", "--sts-audience", "--sts-scopes", "--sts-token-url", "--required-scopes", "--tool-scopes", "--allowed-origins", "--realm", "--max-body-bytes", "--skip-jwt-verification", "--demo" })
+        foreach (var flag in new[] { "--port", "--bind-address", "--require-oauth", "--oauth-audience", "--accept-any-audience", "--validate-token", "--authorization-url", "--certificate-authority", "--server-url", "--mcp-path", "--kubeconfig", "--sts-client-id", "--sts-client-secret", "--sts-audience", "--sts-scopes", "--sts-token-url", "--required-scopes", "--tool-scopes", "--allowed-origins", "--realm", "--max-body-bytes", "--skip-jwt-verification", "--demo", "--dpop", "--shared-cache" })
         {
             result.Message.Should().Contain(flag);
         }

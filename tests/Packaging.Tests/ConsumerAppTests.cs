@@ -38,6 +38,7 @@ public sealed class ConsumerAppTests(ConsumerApp consumer, ITestOutputHelper out
 
         var names = libraries.EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
         names.Should().NotContain(["McpAuth.Kubernetes", "KubernetesClient"], "a service without Kubernetes does not get KubernetesClient (README, Packages)");
+        names.Should().NotContain(["McpAuth.Redis", "StackExchange.Redis"], "a service without replicas does not get a Redis client (README, Packages)");
         assets.RootElement.GetProperty("packageFolders").EnumerateObject().Select(f => Path.TrimEndingDirectorySeparator(f.Name))
             .Should().Equal(Path.TrimEndingDirectorySeparator(consumer.Feed.GlobalPackages));
     }

@@ -12,6 +12,7 @@ public sealed class PackageMetadataTests(PackedFeed feed)
     [InlineData("McpAuth.OpenIdConnect")]
     [InlineData("McpAuth.Kubernetes")]
     [InlineData("McpAuth.AspNetCore")]
+    [InlineData("McpAuth.Redis")]
     public void Pack_ProducesPackageAndSymbolPackage_AtTheOneVersion(string id)
     {
         File.Exists(feed.Nupkg(id)).Should().BeTrue($"dotnet pack must produce {Path.GetFileName(feed.Nupkg(id))} (feed: {Listing()})");
@@ -29,6 +30,7 @@ public sealed class PackageMetadataTests(PackedFeed feed)
     [InlineData("McpAuth.OpenIdConnect")]
     [InlineData("McpAuth.Kubernetes")]
     [InlineData("McpAuth.AspNetCore")]
+    [InlineData("McpAuth.Redis")]
     public void Nuspec_CarriesLicenseReadmeTagsRepositoryAndVersion(string id)
     {
         using var package = ZipFile.OpenRead(feed.Nupkg(id));
@@ -82,7 +84,10 @@ public sealed class PackageMetadataTests(PackedFeed feed)
                                  || d.StartsWith("Microsoft.IdentityModel.Protocols", StringComparison.Ordinal) || d.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         dependencies["McpAuth.OpenIdConnect"].Should().Contain(["McpAuth.Core", "Microsoft.IdentityModel.Protocols.OpenIdConnect"]).And.NotContain("KubernetesClient");
         dependencies["McpAuth.Kubernetes"].Should().Contain(["McpAuth.Core", "KubernetesClient"]);
-        dependencies["McpAuth.AspNetCore"].Should().Contain(["McpAuth.Core", "McpAuth.OpenIdConnect"]).And.NotContain(["McpAuth.Kubernetes", "KubernetesClient"]);
+        dependencies["McpAuth.AspNetCore"].Should().Contain(["McpAuth.Core", "McpAuth.OpenIdConnect"])
+            .And.NotContain(["McpAuth.Kubernetes", "KubernetesClient", "McpAuth.Redis", "StackExchange.Redis", "Microsoft.Extensions.Caching.StackExchangeRedis"]);
+        dependencies["McpAuth.Redis"].Should().Contain(["McpAuth.Core", "Microsoft.Extensions.Caching.Hybrid", "Microsoft.Extensions.Caching.StackExchangeRedis"])
+            .And.NotContain(["McpAuth.Kubernetes", "McpAuth.AspNetCore", "KubernetesClient"]);
     }
 
     private static XElement Nuspec(ZipArchive package, string id)

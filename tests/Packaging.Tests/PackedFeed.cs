@@ -19,6 +19,7 @@ public sealed class PackedFeed : IAsyncLifetime
         ("src/Adapters/OpenIdConnect", "McpAuth.OpenIdConnect"),
         ("src/Adapters/Kubernetes", "McpAuth.Kubernetes"),
         ("src/Adapters/AspNetCore", "McpAuth.AspNetCore"),
+        ("src/Adapters/Redis", "McpAuth.Redis"),
     ];
 
     public PackedFeed()

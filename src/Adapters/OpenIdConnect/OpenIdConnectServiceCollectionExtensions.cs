@@ -27,30 +27,8 @@ public static class OpenIdConnectServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>
-    /// <see cref="ITokenExchangeClient"/> speaking RFC 8693 to the issuer's token endpoint (<see cref="StsTokenExchangeClient"/>),
-    /// behind the <see cref="CachingTokenExchangeClient"/> decorator.
-    /// </summary>
-    public static McpAuthBuilder AddTokenExchange(this McpAuthBuilder builder, Action<TokenExchangeOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var services = builder.Services;
-        AddIssuer(services);
-        services.AddMcpAuthSettings<TokenExchangeOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenExchangeOptions>, OpenIdConnectOptionsValidator>());
-        if (configure is not null)
-        {
-            services.Configure(configure);
-        }
-
-        services.TryAddSingleton<StsTokenExchangeClient>();
-        services.Replace(ServiceDescriptor.Singleton<ITokenExchangeClient>(sp => ActivatorUtilities.CreateInstance<CachingTokenExchangeClient>(
-            sp, sp.GetRequiredService<StsTokenExchangeClient>())));
-        return builder;
-    }
-
     // The issuer's metadata store and its HttpClient, shared by the validator and the token exchange. Idempotent.
-    private static void AddIssuer(IServiceCollection services)
+    internal static void AddIssuer(IServiceCollection services)
     {
         services.AddMcpAuthSettings<OidcProviderOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OidcProviderOptions>, OpenIdConnectOptionsValidator>());

@@ -1,7 +1,8 @@
 // A real OIDC provider (npm oidc-provider) for McpAuth's tests, on 127.0.0.1.
 // Usage: node oidc-provider.mjs <port> <private-jwks.json>
 // - Issues JWT access tokens by client_credentials with an RFC 8707 resource as audience (RS256; ES256 for resources
-//   whose path contains "/es256/").
+//   whose path contains "/es256/"; opaque tokens, checked by RFC 7662 introspection, for resources whose path contains
+//   "/opaque/"). Introspection (/token/introspection) is open to the resource server's client, mcp-server.
 // - Registers an RFC 8693 token-exchange grant (the STS) that verifies the subject token with this issuer's keys.
 // - /__control/* lets tests count requests, rotate keys, switch to RFC 8414-only metadata and break the STS.
 import http from 'node:http';
@@ -29,12 +30,21 @@ function build(jwks) {
       redirect_uris: [],
       response_types: [],
       token_endpoint_auth_method: 'client_secret_basic',
+    }, {
+      // The resource server (McpAuth) introspecting opaque tokens.
+      client_id: 'mcp-server',
+      client_secret: 'server-secret',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
     }],
     jwks,
     scopes: ['openid', 'read', 'write', 'mcp:admin', 'k8s'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => undefined,
@@ -43,7 +53,7 @@ function build(jwks) {
           scope: 'read write mcp:admin k8s',
           audience: resource,
           accessTokenTTL: 3600,
-          accessTokenFormat: 'jwt',
+          accessTokenFormat: resource.includes('/opaque/') ? 'opaque' : 'jwt',
           jwt: { sign: { alg: resource.includes('/es256/') ? 'ES256' : 'RS256' } },
         }),
       },

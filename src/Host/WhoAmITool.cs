@@ -12,13 +12,14 @@ namespace McpAuth.Host;
 
 /// <summary>
 /// The one tool: who the caller is, to McpAuth and to the cluster. The cluster's view is a SelfSubjectReview made with
-/// the effective (possibly exchanged) token, so it shows what token downstream calls carry.
+/// the effective (possibly exchanged) token, so it shows what token downstream calls carry. After an exchange whose token
+/// carries RFC 8693 <c>act</c> claims, <c>actors</c> lists who acts for the subject, the current actor first.
 /// </summary>
 [McpServerToolType]
 public static class WhoAmITool
 {
     /// <summary>The tool.</summary>
-    [McpServerTool(Name = "whoami", ReadOnly = true, Idempotent = true), Description("Shows who you are: token subject, issuer, scopes, audiences, whether the token was exchanged, and the cluster's view of you (SelfSubjectReview).")]
+    [McpServerTool(Name = "whoami", ReadOnly = true, Idempotent = true), Description("Shows who you are: token subject, issuer, scopes, audiences, whether the token was exchanged and who acts for you downstream (the exchanged token's act claim), and the cluster's view of you (SelfSubjectReview).")]
     public static async Task<string> WhoAmI(
         IHttpContextAccessor accessor,
         IServiceProvider services,
@@ -43,6 +44,7 @@ public static class WhoAmITool
             ["scopes"] = principal?.Scopes ?? [],
             ["audiences"] = principal?.Audiences ?? [],
             ["exchanged"] = principal?.Exchanged ?? false,
+            ["actors"] = (principal?.Actors ?? []).Select(a => new Dictionary<string, string?> { ["sub"] = a.Subject, ["iss"] = a.Issuer, ["client_id"] = a.ClientId }).ToList(),
             ["context"] = target,
             ["cluster"] = cluster,
         });

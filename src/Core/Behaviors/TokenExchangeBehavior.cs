@@ -8,8 +8,9 @@ namespace McpAuth.Behaviors;
 
 /// <summary>
 /// When the exchange is enabled (issuer + client id + audience), exchanges the verified token through the
-/// <see cref="ITokenExchangeClient"/> port (RFC 8693). The result, JWT or opaque, becomes the effective token.
-/// Refused → invalid token; STS failing → unavailable.
+/// <see cref="ITokenExchangeClient"/> port (RFC 8693, or another strategy behind the same port). The result, JWT or
+/// opaque, becomes the effective token; the actors it names (<see cref="TokenExchangeResult.Actors"/>) are added to the
+/// principal the pipeline returns. Refused → invalid token; STS failing → unavailable.
 /// </summary>
 public sealed class TokenExchangeBehavior(
     IOptions<McpAuthOptions> options, ITokenExchangeClient client, ILogger<TokenExchangeBehavior> logger)
@@ -33,9 +34,10 @@ public sealed class TokenExchangeBehavior(
             return AuthenticationOutcome.NoCredentials;
         }
 
+        TokenExchangeResult result;
         using (var scope = StageScope.Begin<TokenExchangeBehavior>())
         {
-            var result = await client.ExchangeAsync(state.Token.Raw, state.Token.ExpiresAt, cancellationToken).ConfigureAwait(false);
+            result = await client.ExchangeAsync(state.Token.Raw, state.Token.ExpiresAt, cancellationToken).ConfigureAwait(false);
             switch (result.Status)
             {
                 case PortStatus.Accepted when !string.IsNullOrEmpty(result.AccessToken):
@@ -50,6 +52,9 @@ public sealed class TokenExchangeBehavior(
             }
         }
 
-        return await next().ConfigureAwait(false);
+        var outcome = await next().ConfigureAwait(false);
+        return result.Actors.Count > 0 && outcome.Principal is { Exchanged: true } principal
+            ? AuthenticationOutcome.Success(principal with { Actors = result.Actors })
+            : outcome;
     }
 }

@@ -26,6 +26,12 @@ public sealed record McpPrincipal(
     ClusterUser? ClusterUser,
     IReadOnlyDictionary<string, ClusterUser> ClusterUsers)
 {
+    /// <summary>
+    /// After an exchange whose token carries an <c>act</c> claim (RFC 8693 §4.1): who acts for <see cref="Subject"/>
+    /// downstream, the current actor first, then each earlier one (nested <c>act</c>). Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<TokenActor> Actors { get; init; } = [];
+
     /// <inheritdoc />
     public override string ToString() => $"McpPrincipal {{ Subject = {Subject}, Issuer = {Issuer}, Exchanged = {Exchanged} }}";
 }

@@ -117,6 +117,7 @@ public static class McpAuthHost
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(McpAuthHealthChecksBuilderExtensions.LiveTag) });
         if (host.RequireOAuth)
         {
+            demo?.UseHostCheck(app); // before OpenIddict, which answers its endpoints inside UseAuthentication
             app.UseAuthentication();
             app.UseAuthorization();
             app.MapMcpAuthMetadata();

@@ -132,6 +132,13 @@ internal static class McpJsonRpcDecoder
 
                 if (arguments.TryGetValue("context", out var c))
                 {
+                    // The SDK binds tool arguments by exact name: "Context" would be no target for the tool, which then runs on
+                    // the default cluster, while a case-insensitive read would review the token on "Context"'s cluster.
+                    if (!HasExactMember(a, "context"))
+                    {
+                        return null;
+                    }
+
                     if (c.ValueKind == JsonValueKind.String)
                     {
                         target = c.GetString()!;
@@ -173,6 +180,19 @@ internal static class McpJsonRpcDecoder
         }
 
         return true;
+    }
+
+    private static bool HasExactMember(JsonElement element, string name)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (property.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The members of an object by name, case-insensitively; false when a name appears twice.

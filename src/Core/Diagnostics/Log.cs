@@ -8,8 +8,12 @@ namespace McpAuth.Diagnostics;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1002, LogLevel.Warning, "Stage {Stage} could not reach its peer: {Reason}.")]
-    public static partial void PeerUnavailable(ILogger logger, string stage, string? reason);
+    [LoggerMessage(1002, LogLevel.Warning, "Stage {Stage} could not reach its peer: {Reason}.", EventName = "PeerUnavailable")]
+    private static partial void PeerUnavailableCore(ILogger logger, string stage, string? reason);
+
+    /// <summary>One sentence whether or not the adapter's reason already ends with a full stop.</summary>
+    public static void PeerUnavailable(ILogger logger, string stage, string? reason) =>
+        PeerUnavailableCore(logger, stage, reason?.TrimEnd('.'));
 
     [LoggerMessage(1003, LogLevel.Error, "Unexpected {ExceptionType} in the authentication pipeline; answering Unavailable.")]
     public static partial void UnexpectedFault(ILogger logger, string exceptionType, Exception exception);

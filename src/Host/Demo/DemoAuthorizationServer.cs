@@ -188,6 +188,41 @@ public sealed class DemoAuthorizationServer : IDisposable
             });
     }
 
+    /// <summary>
+    /// DNS rebinding: a request to the authorization server whose <c>Host</c> is neither a loopback name nor the host of
+    /// the server's own URLs is refused (403) before OpenIddict or the consent page sees it, so a web page whose name
+    /// was pointed at 127.0.0.1 cannot read the consent page or register clients. (McpAuth does the same for the MCP
+    /// endpoint.)
+    /// </summary>
+    public void UseHostCheck(IApplicationBuilder app)
+    {
+        var own = new HashSet<string>([new Uri(BaseUrl).Host, new Uri(Resource).Host], StringComparer.OrdinalIgnoreCase);
+        app.Use((context, next) =>
+        {
+            var path = context.Request.Path;
+            if (!path.StartsWithSegments(PathBase) && !path.StartsWithSegments("/.well-known/oauth-authorization-server" + PathBase))
+            {
+                return next(context);
+            }
+
+            var host = context.Request.Host.Host;
+            var loopback = host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                           || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+            if (loopback || own.Contains(host) || own.Contains($"[{host.Trim('[', ']')}]"))
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            context.Response.Headers.CacheControl = "no-store";
+            return context.Response.WriteAsJsonAsync(new Dictionary<string, string>
+            {
+                ["error"] = "forbidden_host",
+                ["error_description"] = "The demo authorization server answers only on loopback names and its own host.",
+            });
+        });
+    }
+
     /// <summary>Creates the store and the exchange client, and maps the consent and registration endpoints.</summary>
     public void Map(WebApplication app)
     {
@@ -250,14 +285,15 @@ public sealed class DemoAuthorizationServer : IDisposable
     public string Banner(string token)
     {
         const string call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"whoami\",\"arguments\":{}}}";
-        return string.Join(Environment.NewLine,
+        string?[] lines =
+        [
             "",
             "==================== DEVELOPMENT ONLY ====================",
             $"McpAuth demo: an MCP server at {Resource} protected by McpAuth, with an OAuth authorization server at {Issuer}",
             "(OpenIddict; loopback only; keys made at start; clients, grants and tokens in memory, gone at exit).",
             $"whoami needs the scope {ReadScope}; admin-action also needs {AdminScope} (step-up: 403 insufficient_scope, then re-authorize).",
             AutoApprove ? "Consent is given automatically (--demo-auto-approve)." : $"Clients send you to a consent page at {Issuer}/authorize: click Allow.",
-            Exchange ? $"Token exchange is on (--demo-exchange): McpAuth exchanges every token for one with audience {ExchangeAudience}." : "",
+            Exchange ? $"Token exchange is on (--demo-exchange): McpAuth exchanges every token for one with audience {ExchangeAudience}." : null,
             "",
             "Connect a real MCP client (it registers itself and opens the consent page):",
             $"  npx @modelcontextprotocol/inspector --web --transport http --server-url {Resource}",
@@ -272,7 +308,9 @@ public sealed class DemoAuthorizationServer : IDisposable
             "",
             $"Without the token you get 401 and a WWW-Authenticate challenge pointing at {BaseUrl}/.well-known/oauth-protected-resource{new Uri(Resource).AbsolutePath}.",
             "===========================================================",
-            "");
+            "",
+        ];
+        return string.Join(Environment.NewLine, lines.OfType<string>());
     }
 
     /// <summary>The anti-forgery value of the consent form: an HMAC, under a key made at start, of the request.</summary>

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
-using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -36,6 +35,18 @@ internal static class DemoConsent
         var scopes = request.GetScopes();
         var parameters = RequestParameters(context.Request);
         var csrf = demo.ConsentToken(parameters);
+
+        if (!demo.AutoApprove && request.HasPromptValue(PromptValues.None))
+        {
+            // The client asked for no user interaction, and consent needs some.
+            return Results.Forbid(
+                new AuthenticationProperties(new Dictionary<string, string?>
+                {
+                    [OpenIddictServerAspNetCoreConstants.Properties.Error] = Errors.ConsentRequired,
+                    [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = "demo-user must consent on the consent page.",
+                }),
+                [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        }
 
         if (!demo.AutoApprove)
         {

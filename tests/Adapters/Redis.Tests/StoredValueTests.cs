@@ -29,7 +29,8 @@ public sealed class StoredValueTests(IssuerFixture issuer, ITestOutputHelper out
         var secrets = SharedCacheSecrets.TryCreate(secret)!;
         using var keys = new CacheKeys(secrets.KeyKey);
         var stsKey = store.SingleKey("sts-v1");
-        stsKey.Should().Be("mcpauth:sts-v1:" + keys.OfParts(token, Replicas.StsAudience, Replicas.StsScopes));
+        // The exchange's key: the subject token and all that changes the result (audience, scopes, strategy, client, actor).
+        stsKey.Should().Be("mcpauth:sts-v1:" + keys.OfParts(token, Replicas.StsAudience, Replicas.StsScopes, "rfc8693", McpAuth.TestPeers.OidcProviderProcess.ClientId, ""));
         var reviewKey = store.SingleKey("review-v1");
         reviewKey.Should().MatchRegex("^mcpauth:review-v1:[0-9a-f]{64}$");
         store.Keys().Should().BeEquivalentTo([stsKey, reviewKey], "nothing else is written (the validated-token cache stays in each process)");

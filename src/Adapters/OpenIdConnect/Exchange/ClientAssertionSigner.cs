@@ -9,8 +9,8 @@ namespace McpAuth.OpenIdConnect.Exchange;
 /// <c>private_key_jwt</c> (RFC 7523 §2.2, OIDC Core §9): signs one client assertion per request with the key in
 /// <see cref="TokenExchangeOptions.StsClientKeyFile"/>: <c>iss</c> = <c>sub</c> = the client id, <c>aud</c> = the token
 /// endpoint, a random 128-bit <c>jti</c>, <c>iat</c> = <c>nbf</c> = now, <c>exp</c> = now + 60 s. A PEM that also holds
-/// the key's certificate adds its thumbprints (<c>x5t</c>, <c>x5t#S256</c>), which Microsoft Entra ID requires. The key
-/// is reloaded when the file changes; it is never logged.
+/// the key's certificate adds its thumbprints (<c>x5t</c>, which Microsoft Entra ID requires, and <c>x5t#S256</c>; an EC
+/// certificate only <c>x5t#S256</c>). The key is reloaded when the file changes; it is never logged.
 /// </summary>
 internal sealed class ClientAssertionSigner(string keyFile, string? keyId, string? algorithm, TimeProvider time)
 {
@@ -43,7 +43,7 @@ internal sealed class ClientAssertionSigner(string keyFile, string? keyId, strin
                 ["nbf"] = now.ToUnixTimeSeconds(),
                 ["exp"] = now.Add(Lifetime).ToUnixTimeSeconds(),
             },
-            SigningCredentials = new SigningCredentials(key.Key, key.Algorithm),
+            SigningCredentials = key.Credentials(),
             TokenType = "JWT",
             AdditionalHeaderClaims = key.Headers,
         };
@@ -79,59 +79,80 @@ internal sealed class ClientAssertionSigner(string keyFile, string? keyId, strin
     public static SigningKey Load(string path, string? keyId, string? algorithm)
     {
         var text = File.ReadAllText(path);
-        var (key, kid, headers) = text.TrimStart().StartsWith('{') ? FromJwk(text) : FromPem(text);
+        var (key, kid, headers, certificate) = text.TrimStart().StartsWith('{') ? FromJwk(text) : FromPem(text);
         key.KeyId = string.IsNullOrEmpty(keyId) ? kid ?? Thumbprint(key) : keyId;
-        return new SigningKey(key, Algorithm(key, algorithm), headers);
+        return new SigningKey(key, Algorithm(key, algorithm), headers, certificate);
     }
 
-    private static (AsymmetricSecurityKey Key, string? Kid, Dictionary<string, object>? Headers) FromPem(string text)
+    private static (AsymmetricSecurityKey Key, string? Kid, Dictionary<string, object>? Headers, X509Certificate2? Certificate) FromPem(string text)
     {
+        if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+        {
+            return FromCertificatePem(text);
+        }
+
+        // A PKCS#8 "PRIVATE KEY" holds either kind: importing an EC one as RSA fails with a CryptographicException, not
+        // an ArgumentException (which only says that no PEM label fits).
+        var rsa = RSA.Create();
         try
         {
-            if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
-            {
-                using var certificate = X509Certificate2.CreateFromPem(text, text);
-                var headers = new Dictionary<string, object>
-                {
-                    ["x5t"] = Base64UrlEncoder.Encode(certificate.GetCertHash()),
-                    ["x5t#S256"] = Base64UrlEncoder.Encode(certificate.GetCertHash(HashAlgorithmName.SHA256)),
-                };
-                AsymmetricSecurityKey key = certificate.GetRSAPrivateKey() is { } rsaKey ? new RsaSecurityKey(Private(rsaKey))
-                    : certificate.GetECDsaPrivateKey() is { } ecKey ? new ECDsaSecurityKey(Private(ecKey))
-                    : throw new InvalidDataException("holds a certificate whose key is neither RSA nor EC");
-                return (key, null, headers);
-            }
+            rsa.ImportFromPem(text);
+            return (new RsaSecurityKey(Private(rsa)), null, null, null);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            rsa.Dispose();
+        }
 
-            var rsa = RSA.Create();
-            try
-            {
-                rsa.ImportFromPem(text);
-                return (new RsaSecurityKey(Private(rsa)), null, null);
-            }
-            catch (ArgumentException)
-            {
-                rsa.Dispose();
-            }
+        var ec = ECDsa.Create();
+        try
+        {
+            ec.ImportFromPem(text);
+            return (new ECDsaSecurityKey(Private(ec)), null, null, null);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            ec.Dispose();
+            throw new InvalidDataException("holds no unencrypted RSA or EC private key in PEM (PKCS#8, PKCS#1 or SEC 1) nor a private JWK");
+        }
+    }
 
-            var ec = ECDsa.Create();
-            try
-            {
-                ec.ImportFromPem(text);
-                return (new ECDsaSecurityKey(Private(ec)), null, null);
-            }
-            catch (ArgumentException)
-            {
-                ec.Dispose();
-                throw new InvalidDataException("holds no unencrypted RSA or EC private key in PEM (PKCS#8, PKCS#1 or SEC 1) nor a private JWK");
-            }
+    // JsonWebTokenHandler refuses x5t among the additional header claims: it writes x5t itself for X509SigningCredentials,
+    // which exist for RSA certificates only. So an RSA certificate is kept to sign with; an EC one gives its key and x5t#S256.
+    private static (AsymmetricSecurityKey Key, string? Kid, Dictionary<string, object>? Headers, X509Certificate2? Certificate) FromCertificatePem(string text)
+    {
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509Certificate2.CreateFromPem(text, text);
         }
         catch (CryptographicException)
         {
             throw new InvalidDataException("holds a PEM that cannot be used (an encrypted key, or a certificate without its private key)");
         }
+
+        var headers = new Dictionary<string, object> { ["x5t#S256"] = Base64UrlEncoder.Encode(certificate.GetCertHash(HashAlgorithmName.SHA256)) };
+        try
+        {
+            if (certificate.GetRSAPrivateKey() is { } rsaKey)
+            {
+                return (new RsaSecurityKey(Private(rsaKey)), null, headers, certificate);
+            }
+
+            using (certificate)
+            {
+                using var ecKey = certificate.GetECDsaPrivateKey() ?? throw new InvalidDataException("holds a certificate whose key is neither RSA nor EC");
+                return (new ECDsaSecurityKey(ECDsa.Create(ecKey.ExportParameters(includePrivateParameters: true))), null, headers, null);
+            }
+        }
+        catch (CryptographicException)
+        {
+            certificate.Dispose();
+            throw new InvalidDataException("holds a PEM that cannot be used (an encrypted key, or a certificate without its private key)");
+        }
     }
 
-    private static (AsymmetricSecurityKey Key, string? Kid, Dictionary<string, object>? Headers) FromJwk(string text)
+    private static (AsymmetricSecurityKey Key, string? Kid, Dictionary<string, object>? Headers, X509Certificate2? Certificate) FromJwk(string text)
     {
         JsonWebKey jwk;
         try
@@ -155,7 +176,7 @@ internal sealed class ClientAssertionSigner(string keyFile, string? keyId, strin
                 "RSA" => (new RsaSecurityKey(RSA.Create(new RSAParameters
                 {
                     Modulus = B(jwk.N), Exponent = B(jwk.E), D = B(jwk.D), P = B(jwk.P), Q = B(jwk.Q), DP = B(jwk.DP), DQ = B(jwk.DQ), InverseQ = B(jwk.QI),
-                })), jwk.Kid, null),
+                })), jwk.Kid, null, null),
                 "EC" => (new ECDsaSecurityKey(ECDsa.Create(new ECParameters
                 {
                     Curve = jwk.Crv switch
@@ -167,7 +188,7 @@ internal sealed class ClientAssertionSigner(string keyFile, string? keyId, strin
                     },
                     Q = new ECPoint { X = B(jwk.X), Y = B(jwk.Y) },
                     D = B(jwk.D),
-                })), jwk.Kid, null),
+                })), jwk.Kid, null, null),
                 _ => throw new InvalidDataException("holds a JWK whose kty is neither RSA nor EC"),
             };
         }
@@ -216,5 +237,21 @@ internal sealed class ClientAssertionSigner(string keyFile, string? keyId, strin
         Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromSecurityKey(key).ComputeJwkThumbprint());
 }
 
-/// <summary>A loaded client key: the key (its <c>kid</c> set), the algorithm it signs with, and extra header members.</summary>
-internal sealed record SigningKey(AsymmetricSecurityKey Key, string Algorithm, Dictionary<string, object>? Headers);
+/// <summary>
+/// A loaded client key: the key (its <c>kid</c> set), the algorithm it signs with, extra header members, and the RSA
+/// certificate it came with (signed through it, so that the token handler writes <c>x5t</c>).
+/// </summary>
+internal sealed record SigningKey(AsymmetricSecurityKey Key, string Algorithm, Dictionary<string, object>? Headers, X509Certificate2? Certificate = null)
+{
+    public SigningCredentials Credentials()
+    {
+        if (Certificate is null)
+        {
+            return new SigningCredentials(Key, Algorithm);
+        }
+
+        var credentials = new X509SigningCredentials(Certificate, Algorithm);
+        credentials.Key.KeyId = Key.KeyId;
+        return credentials;
+    }
+}

@@ -32,6 +32,12 @@ public sealed class McpAuthOptions
     /// <summary>Review every token with a Kubernetes TokenReview on the target cluster (needs a TokenReview adapter).</summary>
     public bool ValidateToken { get; set; }
 
+    /// <summary>
+    /// RFC 7662 introspection: this server's client id at the authorization server. With an issuer, enables opaque
+    /// (non-JWT) access tokens, which the introspection stage asks the issuer about; JWTs keep their local validation.
+    /// </summary>
+    public string? IntrospectionClientId { get; set; }
+
     /// <summary>RFC 8693 token exchange: the client id at the token service. With <see cref="StsAudience"/> and an issuer, enables the exchange stage.</summary>
     public string? StsClientId { get; set; }
 
@@ -91,6 +97,9 @@ public sealed class McpAuthOptions
 
     /// <summary>True when an issuer is configured (<see cref="AuthorizationUrl"/> is not blank).</summary>
     public bool HasIssuer => !string.IsNullOrWhiteSpace(AuthorizationUrl);
+
+    /// <summary>True when opaque tokens are accepted and introspected: issuer and <see cref="IntrospectionClientId"/> are set.</summary>
+    public bool HasIntrospection => HasIssuer && !string.IsNullOrWhiteSpace(IntrospectionClientId);
 
     /// <summary>True when the RFC 8693 exchange runs: issuer, client id and audience are all set.</summary>
     public bool TokenExchangeEnabled =>

@@ -45,6 +45,11 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
             yield return $"{string.Join(", ", sts)} need an issuer: set {K(nameof(options.AuthorizationUrl))}, or remove them.";
         }
 
+        if (!hasIssuer && !string.IsNullOrEmpty(options.IntrospectionClientId))
+        {
+            yield return $"{K(nameof(options.IntrospectionClientId))} needs an issuer to introspect at: set {K(nameof(options.AuthorizationUrl))}, or remove it.";
+        }
+
         if (!string.IsNullOrEmpty(options.StsClientId) && string.IsNullOrEmpty(options.StsAudience))
         {
             yield return $"{K(nameof(options.StsClientId))} is set without {K(nameof(options.StsAudience))}: set it to the audience the exchanged token is for.";

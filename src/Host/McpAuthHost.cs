@@ -30,6 +30,7 @@ public static class McpAuthHost
     [
         "Audience", "ValidateToken", "AuthorizationUrl", "ServerUrl", "CertificateAuthority",
         "StsClientId", "StsClientSecret", "StsAudience", "StsScopes", "StsTokenUrl", "AcceptAnyAudience", "SharedCache",
+        "IntrospectionClientId", "IntrospectionClientSecret", "IntrospectionClientSecretFile", "IntrospectionEndpoint",
     ];
 
     /// <summary>

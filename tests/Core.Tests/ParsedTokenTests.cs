@@ -16,7 +16,7 @@ public class ParsedTokenTests
         var token = ParsedToken.TryParse(raw, 16 * 1024, out var error);
         error.Should().BeNull();
         token!.Raw.Should().Be(raw);
-        token.Jwt.Alg.Should().Be("RS256");
+        token.Jwt!.Alg.Should().Be("RS256");
         token.KeyId.Should().Be("k1");
         token.Subject.Should().Be("alice");
         token.Issuer.Should().Be("https://issuer.test");

@@ -14,7 +14,7 @@ public class PipelineTests
     private static readonly Type[] DefaultOrder =
     [
         typeof(ExceptionGuardBehavior), typeof(ValidatedTokenCacheBehavior), typeof(ParseBearerTokenBehavior),
-        typeof(OfflineValidationBehavior), typeof(OidcProviderValidationBehavior), typeof(TokenExchangeBehavior),
+        typeof(IntrospectionBehavior), typeof(OfflineValidationBehavior), typeof(OidcProviderValidationBehavior), typeof(DpopBehavior), typeof(TokenExchangeBehavior),
         typeof(TokenReviewBehavior), typeof(RequiredScopesBehavior), typeof(ToolScopesBehavior),
     ];
 
@@ -354,7 +354,7 @@ public class StageBuilderTests
     public async Task InsertStageBefore_PutsTheStageJustOutsideTheExistingOne()
     {
         var (pipeline, stages) = await Run(b => b.InsertStageBefore<OidcProviderValidationBehavior, AuditBehavior>());
-        stages.Should().Equal(With(4, typeof(AuditBehavior)));
+        stages.Should().Equal(With(Array.IndexOf(Defaults, typeof(OidcProviderValidationBehavior)), typeof(AuditBehavior)));
         pipeline.Journal.Entries.Should().Equal("audit:parsed", "oidc", "exchange", "review:");
     }
 
@@ -362,7 +362,7 @@ public class StageBuilderTests
     public async Task InsertStageAfter_PutsTheStageJustInsideTheExistingOne()
     {
         var (pipeline, stages) = await Run(b => b.InsertStageAfter<OidcProviderValidationBehavior, AuditBehavior>());
-        stages.Should().Equal(With(5, typeof(AuditBehavior)));
+        stages.Should().Equal(With(Array.IndexOf(Defaults, typeof(OidcProviderValidationBehavior)) + 1, typeof(AuditBehavior)));
         pipeline.Journal.Entries.Should().Equal("oidc", "audit:verified", "exchange", "review:");
     }
 
@@ -396,7 +396,8 @@ public class StageBuilderTests
     public async Task ReplaceStage_SwapsAStageAtTheSamePosition()
     {
         var (pipeline, stages) = await Run(b => b.ReplaceStage<TokenExchangeBehavior, AuditBehavior>());
-        stages.Should().Equal([.. Defaults[..5], typeof(AuditBehavior), .. Defaults[6..]]);
+        var at = Array.IndexOf(Defaults, typeof(TokenExchangeBehavior));
+        stages.Should().Equal([.. Defaults[..at], typeof(AuditBehavior), .. Defaults[(at + 1)..]]);
         stages.Should().NotContain(typeof(TokenExchangeBehavior));
         pipeline.Journal.Entries.Should().Equal("oidc", "audit:verified", "review:");
         pipeline.Exchange.Calls.Should().Be(0);
@@ -407,15 +408,14 @@ public class StageBuilderTests
     public async Task ReplaceStage_TheReplacementsRefusalCarriesItsName()
     {
         var pipeline = TestPipeline.Build(stages: b => b.ReplaceStage<OfflineValidationBehavior, RefuseAllBehavior>());
-        pipeline.Provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType()).ElementAt(3)
+        pipeline.Provider.GetServices<IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>>().Select(b => b.GetType()).ElementAt(Array.IndexOf(Defaults, typeof(OfflineValidationBehavior)))
             .Should().Be(typeof(RefuseAllBehavior));
         var outcome = await pipeline.Send(Tokens.Create());
         outcome.Error!.Stage.Should().Be("RefuseAll");
         pipeline.Oidc.Calls.Should().Be(0);
     }
 
-    private const string StageList =
-        "ExceptionGuard, ValidatedTokenCache, ParseBearerToken, OfflineValidation, OidcProviderValidation, TokenExchange, TokenReview, RequiredScopes, ToolScopes";
+    private static string StageList => string.Join(", ", Defaults.Select(StageName.Of));
 
     public static TheoryData<string, Action<McpAuthBuilder>, string> Misuse => new()
     {
@@ -467,8 +467,7 @@ public class StageBuilderTests
         var builder = new ServiceCollection().AddMcpAuth().ReplaceStage<TokenExchangeBehavior, AuditBehavior>();
         var act = () => builder.InsertStageAfter<TokenExchangeBehavior, TenantBehavior>();
         act.Should().Throw<InvalidOperationException>().WithMessage(
-            "TokenExchangeBehavior is not a registered McpAuth stage (stages: ExceptionGuard, ValidatedTokenCache, ParseBearerToken, " +
-            "OfflineValidation, OidcProviderValidation, Audit, TokenReview, RequiredScopes, ToolScopes).");
+            $"TokenExchangeBehavior is not a registered McpAuth stage (stages: {StageList.Replace("TokenExchange", "Audit", StringComparison.Ordinal)}).");
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class StageNameTests
     public void Of_BuiltInStages_IsTheTypeNameWithoutBehavior()
     {
         McpAuthServiceCollectionExtensions.DefaultStages.Select(StageName.Of).Should().Equal(
-            "ExceptionGuard", "ValidatedTokenCache", "ParseBearerToken", "OfflineValidation", "OidcProviderValidation",
+            "ExceptionGuard", "ValidatedTokenCache", "ParseBearerToken", "Introspection", "OfflineValidation", "OidcProviderValidation", "Dpop",
             "TokenExchange", "TokenReview", "RequiredScopes", "ToolScopes");
     }
 

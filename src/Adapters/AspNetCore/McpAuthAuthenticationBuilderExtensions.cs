@@ -24,7 +24,7 @@ public static class McpAuthAuthenticationBuilderExtensions
 
     /// <summary>
     /// Adds the McpAuth scheme under <paramref name="authenticationScheme"/>: the pipeline (<c>services.AddMcpAuth()</c>)
-    /// with the OpenID Connect adapters (issuer keys, token exchange), and a handler that sends every request of a
+    /// with the OpenID Connect adapters (issuer keys, introspection, token exchange), and a handler that sends every request of a
     /// protected endpoint through it. Settings are bound from the <c>McpAuth</c> configuration section, then the
     /// delegates run; both are validated at start, with messages that name the configuration keys. One McpAuth scheme per
     /// application (the pipeline is one); add more adapters and stages with <c>services.AddMcpAuth()</c>, which returns
@@ -42,7 +42,7 @@ public static class McpAuthAuthenticationBuilderExtensions
             throw new InvalidOperationException($"McpAuth is already registered as scheme '{existing.Name}'; an application has one McpAuth pipeline, so one McpAuth scheme.");
         }
 
-        services.AddMcpAuth(configure).AddOidcProvider().AddTokenExchange();
+        services.AddMcpAuth(configure).AddOidcProvider().AddTokenIntrospection().AddTokenExchange();
         if (services.Any(d => d.ServiceType == typeof(SchemeMarker)))
         {
             if (configureScheme is not null)

@@ -12,6 +12,7 @@ namespace McpAuth.OpenIdConnect;
 /// <param name="FetchedAt">When the keys were fetched.</param>
 /// <param name="JwksUri">Where the keys were fetched from.</param>
 /// <param name="DocumentFetchedAt">When the metadata document was fetched (a key refresh reuses a document younger than the max age).</param>
+/// <param name="IntrospectionEndpoint">The RFC 7662 introspection endpoint, when published.</param>
 public sealed record IssuerMetadata(
     string Issuer,
     string? TokenEndpoint,
@@ -20,7 +21,8 @@ public sealed record IssuerMetadata(
     IReadOnlyList<SecurityKey> SigningKeys,
     DateTimeOffset FetchedAt,
     Uri? JwksUri = null,
-    DateTimeOffset? DocumentFetchedAt = null)
+    DateTimeOffset? DocumentFetchedAt = null,
+    string? IntrospectionEndpoint = null)
 {
     /// <summary>The signing keys by <c>kid</c>.</summary>
     public FrozenDictionary<string, SecurityKey> KeysById { get; } = SigningKeys

@@ -299,7 +299,7 @@ public sealed class IssuerMetadataStore
         return keys is null
             ? null
             // A new record, not `with`: the keys-by-kid index is computed from the keys at construction.
-            : new IssuerMetadata(previous.Issuer, previous.TokenEndpoint, previous.DocumentUrl, previous.Document, keys, _time.GetUtcNow(), jwksUri, previous.DocumentFetchedAt);
+            : new IssuerMetadata(previous.Issuer, previous.TokenEndpoint, previous.DocumentUrl, previous.Document, keys, _time.GetUtcNow(), jwksUri, previous.DocumentFetchedAt, previous.IntrospectionEndpoint);
     }
 
     /// <summary>
@@ -387,7 +387,8 @@ public sealed class IssuerMetadataStore
             }
 
             var now = _time.GetUtcNow();
-            return new IssuerMetadata(configuration.Issuer, configuration.TokenEndpoint, url.ToString(), document, keys, now, jwksUri, now);
+            return new IssuerMetadata(configuration.Issuer, configuration.TokenEndpoint, url.ToString(), document, keys, now, jwksUri, now,
+                string.IsNullOrEmpty(configuration.IntrospectionEndpoint) ? null : configuration.IntrospectionEndpoint);
         }
 
         return null;

@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Debug, "Token rejected by the issuer check (kid {Kid}): {Reason}.")]
     public static partial void TokenRejected(ILogger logger, string? kid, string reason);
 
+    [LoggerMessage(2020, LogLevel.Warning, "Token introspection at {Endpoint} failed: {Reason}.")]
+    public static partial void IntrospectionFailed(ILogger logger, string endpoint, string reason);
+
     [LoggerMessage(2010, LogLevel.Warning, "Token exchange at {Endpoint} failed: {Reason}.")]
     public static partial void ExchangeFailed(ILogger logger, string endpoint, string reason);
 

@@ -47,7 +47,12 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
     public async ValueTask<OidcValidationResult> ValidateAsync(ParsedToken parsed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parsed);
-        var token = parsed.Jwt;
+        if (parsed.Jwt is not { } token)
+        {
+            // An opaque token is the introspection stage's; one that reaches this stage unresolved is refused.
+            return Reject(parsed, "The token is not a JWT and was not introspected.");
+        }
+
         if (!AsymmetricAlgorithms.Contains(token.Alg))
         {
             return Reject(parsed, "The token's signing algorithm is not accepted for issuer-signed tokens.");
@@ -108,7 +113,7 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
             return set.ByKid;
         }
 
-        return token.Jwt.Alg[0] switch
+        return token.Jwt!.Alg[0] switch
         {
             'E' => set.Ec,
             _ => set.Rsa,

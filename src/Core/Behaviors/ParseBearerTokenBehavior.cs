@@ -12,6 +12,7 @@ namespace McpAuth.Behaviors;
 public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     private readonly int _maxTokenLength = options.Value.MaxTokenBytes;
+    private readonly bool _allowOpaque = options.Value.HasIntrospection;
     private readonly bool _dpop = options.Value.Dpop != DpopMode.Off;
 
     /// <inheritdoc />
@@ -33,7 +34,7 @@ public sealed class ParseBearerTokenBehavior(IOptions<McpAuthOptions> options) :
 
         using (var scope = StageScope.Begin<ParseBearerTokenBehavior>())
         {
-            var parsed = ParsedToken.TryParse(token, _maxTokenLength, out var error);
+            var parsed = ParsedToken.TryParse(token, _maxTokenLength, _allowOpaque, out var error);
             if (parsed is null)
             {
                 return Task.FromResult(scope.Fail(AuthenticationErrorCode.InvalidToken, error!));

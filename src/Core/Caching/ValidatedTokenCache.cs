@@ -72,7 +72,9 @@ public sealed class ValidatedTokenCache
     public bool Add(ParsedToken token, long epoch)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (!Enabled || token.ExpiresAt is not { } exp)
+        // Introspected (opaque) tokens are not kept here: their adapter caches answers for a short, configured time so that
+        // a revocation at the issuer is seen; a JWT's validity is its own.
+        if (!Enabled || token.IsOpaque || token.ExpiresAt is not { } exp)
         {
             return false;
         }

@@ -25,6 +25,9 @@ public static class McpAuthServiceCollectionExtensions
         typeof(ValidatedTokenCacheBehavior),
         // Everything below needs the parsed token; no header → NoCredentials without further work.
         typeof(ParseBearerTokenBehavior),
+        // An opaque token (only when introspection is configured) is asked about at the issuer (RFC 7662); its answer then
+        // goes through the same offline checks as a JWT's claims. A JWT passes through untouched.
+        typeof(IntrospectionBehavior),
         // Cheap, offline (no I/O, no crypto): expired / wrong-audience tokens stop before any network call.
         typeof(OfflineValidationBehavior),
         // Signature, issuer, audience at the issuer's keys: nothing unverified is sent to an STS or a cluster.
@@ -81,6 +84,7 @@ public static class McpAuthServiceCollectionExtensions
 
         // Ports: fail-closed defaults; adapters (or the host) replace them.
         services.TryAddSingleton<IOidcTokenValidator, NotConfiguredOidcTokenValidator>();
+        services.TryAddSingleton<ITokenIntrospector, NotConfiguredTokenIntrospector>();
         services.TryAddSingleton<ITokenExchangeClient, NotConfiguredTokenExchangeClient>();
         services.TryAddSingleton<ITokenReviewClient, NotConfiguredTokenReviewClient>();
 

@@ -12,7 +12,7 @@ namespace McpAuth;
 /// Options validation has already run (<c>ValidateOnStart</c>).
 /// </summary>
 internal sealed class McpAuthStartupCheck(
-    IOptions<McpAuthOptions> options, IOidcTokenValidator oidc, ITokenExchangeClient exchange, ITokenReviewClient review,
+    IOptions<McpAuthOptions> options, IOidcTokenValidator oidc, ITokenIntrospector introspector, ITokenExchangeClient exchange, ITokenReviewClient review,
     ILogger<McpAuthStartupCheck> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -22,6 +22,11 @@ internal sealed class McpAuthStartupCheck(
         if (o.HasIssuer && oidc is NotConfiguredOidcTokenValidator)
         {
             missing.Add($"{McpAuthOptions.Key(nameof(o.AuthorizationUrl))} is set but no issuer adapter is registered: call AddOidcProvider() (package McpAuth.OpenIdConnect).");
+        }
+
+        if (o.HasIntrospection && introspector is NotConfiguredTokenIntrospector)
+        {
+            missing.Add($"{McpAuthOptions.Key(nameof(o.IntrospectionClientId))} is set but no introspection adapter is registered: call AddTokenIntrospection() (package McpAuth.OpenIdConnect).");
         }
 
         if (o.TokenExchangeEnabled && exchange is NotConfiguredTokenExchangeClient)

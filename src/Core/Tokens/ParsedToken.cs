@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace McpAuth.Tokens;
@@ -7,6 +8,8 @@ namespace McpAuth.Tokens;
 /// <summary>
 /// A bearer token parsed as a compact JWS, not verified: the one place where claims are read out of a token (lifetime,
 /// audiences, scopes, the claims of the principal). The parse stage makes it; the validated-token cache keeps it.
+/// An opaque token (not a JWT; accepted only when introspection is configured) has no claims until the introspection
+/// stage replaces it with <see cref="FromIntrospection"/>'s view of the authorization server's answer (RFC 7662).
 /// </summary>
 public sealed class ParsedToken
 {
@@ -32,14 +35,39 @@ public sealed class ParsedToken
         ConfirmationThumbprint = ReadJkt(jwt);
     }
 
+    // An opaque token: nothing is known until it is introspected (then the authorization server's answer says it all).
+    private ParsedToken(string raw, IntrospectedClaims? introspected)
+    {
+        Raw = raw;
+        Audiences = introspected?.Audiences ?? [];
+        Scopes = introspected?.Scopes ?? [];
+        Claims = introspected?.Claims ?? [];
+        if (introspected is not null)
+        {
+            IsIntrospected = true;
+            ExpiresAt = introspected.ExpiresAt;
+            NotBefore = introspected.NotBefore;
+            IssuedAt = introspected.IssuedAt;
+            Subject = introspected.Subject;
+            Issuer = introspected.Issuer;
+            ConfirmationThumbprint = introspected.ConfirmationThumbprint;
+        }
+    }
+
     /// <summary>The token as sent. Never log it.</summary>
     public string Raw { get; }
 
-    /// <summary>The parsed JWS.</summary>
-    public JsonWebToken Jwt { get; }
+    /// <summary>The parsed JWS; null for an opaque token.</summary>
+    public JsonWebToken? Jwt { get; }
+
+    /// <summary>True for a token that is not a JWT (its claims come from introspection, when <see cref="IsIntrospected"/>).</summary>
+    public bool IsOpaque => Jwt is null;
+
+    /// <summary>True when the claims are the authorization server's introspection answer (RFC 7662), not the token's own.</summary>
+    public bool IsIntrospected { get; }
 
     /// <summary>The <c>kid</c> header, when present.</summary>
-    public string? KeyId => Jwt.Kid is { Length: > 0 } kid ? kid : null;
+    public string? KeyId => Jwt?.Kid is { Length: > 0 } kid ? kid : null;
 
     /// <summary>The token's <c>sub</c>.</summary>
     public string? Subject { get; }
@@ -76,8 +104,29 @@ public sealed class ParsedToken
     /// <paramref name="maxLength"/>, not a compact JWS with base64url JSON parts, or names an algorithm not in
     /// <see cref="SupportedAlgorithms"/>. Never throws for bad input.
     /// </summary>
-    public static ParsedToken? TryParse(ReadOnlySpan<char> token, int maxLength, out string? error)
+    public static ParsedToken? TryParse(ReadOnlySpan<char> token, int maxLength, out string? error) =>
+        TryParse(token, maxLength, allowOpaque: false, out error);
+
+    /// <summary>
+    /// Parses <paramref name="token"/> as <see cref="TryParse(ReadOnlySpan{char}, int, out string?)"/> does; with
+    /// <paramref name="allowOpaque"/> (introspection configured), a token that is not shaped like a JWS (not three
+    /// dot-separated parts) and is an RFC 6750 <c>b64token</c> is returned as an opaque token for introspection. A
+    /// JWS-shaped token is always parsed and checked as a JWT here, so a broken JWT is never sent to introspection.
+    /// </summary>
+    public static ParsedToken? TryParse(ReadOnlySpan<char> token, int maxLength, bool allowOpaque, out string? error)
     {
+        if (allowOpaque && !token.IsEmpty && token.Length <= maxLength && token.Count('.') != 2)
+        {
+            if (IsB64Token(token))
+            {
+                error = null;
+                return new ParsedToken(token.ToString(), introspected: null);
+            }
+
+            error = "The bearer token has characters a bearer token cannot have.";
+            return null;
+        }
+
         error = Precheck(token, maxLength);
         if (error is not null)
         {
@@ -118,8 +167,57 @@ public sealed class ParsedToken
         }
     }
 
+    /// <summary>
+    /// The view of an opaque token from its authorization server's introspection answer (RFC 7662 §2.2), which must be
+    /// an object with <c>"active": true</c>. Read: <c>sub</c>, <c>iss</c>, <c>exp</c>, <c>nbf</c>, <c>iat</c>, <c>aud</c>
+    /// (string or array), <c>scope</c> (space-separated, or an array), <c>cnf.jkt</c>; every member becomes a claim of
+    /// the principal (arrays as one claim per element), except <c>active</c>. Returns null and a safe reason when the
+    /// answer is malformed (a member of the wrong type).
+    /// </summary>
+    public static ParsedToken? FromIntrospection(string raw, JsonElement response, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        try
+        {
+            error = null;
+            return new ParsedToken(raw, IntrospectedClaims.Read(response));
+        }
+        catch (FormatException ex)
+        {
+            error = ex.Message;
+            return null;
+        }
+    }
+
     /// <inheritdoc />
-    public override string ToString() => $"ParsedToken {{ Kid = {KeyId}, ExpiresAt = {ExpiresAt} }}";
+    public override string ToString() => IsOpaque
+        ? $"ParsedToken {{ Opaque, Introspected = {IsIntrospected}, ExpiresAt = {ExpiresAt} }}"
+        : $"ParsedToken {{ Kid = {KeyId}, ExpiresAt = {ExpiresAt} }}";
+
+    // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    private static bool IsB64Token(ReadOnlySpan<char> token)
+    {
+        var end = token.Length;
+        while (end > 0 && token[end - 1] == '=')
+        {
+            end--;
+        }
+
+        if (end == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in token[..end])
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     // Cheap structural checks first: they refuse most garbage without the exception a full parse would throw.
     private static string? Precheck(ReadOnlySpan<char> token, int maxLength)
@@ -209,31 +307,50 @@ public sealed class ParsedToken
     private static IReadOnlyList<string> ReadScopes(JsonWebToken jwt)
     {
         List<string>? scopes = null;
-        if (jwt.TryGetPayloadValue<List<string>>(ScopeClaim, out var scopeList) && scopeList is not null)
-        {
-            foreach (var s in scopeList)
-            {
-                AddSpaceSeparated(ref scopes, s); // some servers send scope as an array
-            }
-        }
-        else if (jwt.TryGetPayloadValue<string>(ScopeClaim, out var scope))
-        {
-            AddSpaceSeparated(ref scopes, scope);
-        }
-
-        if (jwt.TryGetPayloadValue<List<string>>("scp", out var scpList) && scpList is not null)
-        {
-            foreach (var s in scpList)
-            {
-                AddSpaceSeparated(ref scopes, s);
-            }
-        }
-        else if (jwt.TryGetPayloadValue<string>("scp", out var scpText))
-        {
-            AddSpaceSeparated(ref scopes, scpText);
-        }
-
+        AddClaim(ref scopes, jwt, ScopeClaim);
+        AddClaim(ref scopes, jwt, "scp");
         return scopes is null ? [] : scopes;
+
+        // A string (space-separated) or an array of strings (some servers send scope as an array); array elements that
+        // are not strings (null, numbers, objects) are skipped, never turned into scope names such as "null".
+        static void AddClaim(ref List<string>? list, JsonWebToken jwt, string claim)
+        {
+            if (!jwt.TryGetPayloadValue<object>(claim, out var value) || value is null)
+            {
+                return;
+            }
+
+            if (value is string text)
+            {
+                AddSpaceSeparated(ref list, text);
+                return;
+            }
+
+            if (value is JsonElement { ValueKind: JsonValueKind.Array } array)
+            {
+                foreach (var e in array.EnumerateArray())
+                {
+                    if (e.ValueKind == JsonValueKind.String)
+                    {
+                        AddSpaceSeparated(ref list, e.GetString());
+                    }
+                }
+            }
+            else if (value is System.Collections.IEnumerable items)
+            {
+                foreach (var item in items)
+                {
+                    if (item is string s)
+                    {
+                        AddSpaceSeparated(ref list, s);
+                    }
+                    else if (item is JsonElement { ValueKind: JsonValueKind.String } e)
+                    {
+                        AddSpaceSeparated(ref list, e.GetString());
+                    }
+                }
+            }
+        }
 
         static void AddSpaceSeparated(ref List<string>? list, string? value)
         {

@@ -1,0 +1,193 @@
+using System.Net;
+using System.Text.Json;
+using Duende.IdentityModel.Client;
+using McpAuth.Diagnostics;
+using McpAuth.OpenIdConnect.Exchange;
+using McpAuth.Ports;
+using McpAuth.Tokens;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace McpAuth.OpenIdConnect;
+
+/// <summary>
+/// <see cref="ITokenIntrospector"/> on the authorization server's RFC 7662 endpoint (<c>IntrospectionEndpoint</c>, else
+/// the issuer's discovered <c>introspection_endpoint</c>) under the outbound URL rule: a POST with
+/// <c>token</c> and <c>token_type_hint=access_token</c>, authenticated as <see cref="McpAuthOptions.IntrospectionClientId"/>
+/// (Basic or form), one timeout around the whole call, at most 64 KiB of answer. A 200 with a JSON object decides:
+/// <c>"active": false</c> → not active; <c>"active": true</c> → active, unless the answer names another issuer or a
+/// token type that is not an access token (refused); anything else (another status, not JSON, <c>active</c> not a
+/// boolean, a malformed member) → unavailable. Never throws for any of these; the token is never logged.
+/// </summary>
+public sealed class TokenIntrospectionClient : ITokenIntrospector
+{
+    /// <summary>The largest answer read from the introspection endpoint.</summary>
+    public const int MaxResponseBytes = 64 * 1024;
+
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly IssuerMetadataStore _issuer;
+    private readonly IntrospectionOptions _options;
+    private readonly OutboundUrlPolicy _urls;
+    private readonly ILogger<TokenIntrospectionClient> _logger;
+    private readonly string _clientId;
+
+    /// <summary>Creates the client; <see cref="IssuerMetadataStore"/> supplies the discovered endpoint and the issuer.</summary>
+    public TokenIntrospectionClient(
+        IHttpClientFactory httpClientFactory, IssuerMetadataStore issuer, IOptions<McpAuthOptions> mcpAuth, IOptions<IntrospectionOptions> options,
+        OutboundUrlPolicy urls, ILogger<TokenIntrospectionClient> logger)
+    {
+        ArgumentNullException.ThrowIfNull(mcpAuth);
+        ArgumentNullException.ThrowIfNull(options);
+        _httpClientFactory = httpClientFactory;
+        _issuer = issuer;
+        _options = options.Value;
+        _urls = urls;
+        _logger = logger;
+        _clientId = mcpAuth.Value.IntrospectionClientId ?? string.Empty;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IntrospectionResult> IntrospectAsync(ParsedToken token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var metadata = await _issuer.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return IntrospectionResult.Unavailable("The issuer's metadata could not be fetched.");
+        }
+
+        var endpoint = _options.IntrospectionEndpoint is { Length: > 0 } configured ? configured : metadata.IntrospectionEndpoint;
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            return IntrospectionResult.Unavailable("The issuer publishes no introspection_endpoint and none is configured.");
+        }
+
+        if (!_urls.Allows(endpoint))
+        {
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), OutboundUrlPolicy.RefusalReason);
+            return IntrospectionResult.Unavailable("The introspection endpoint is not an allowed URL (https, or http on loopback).");
+        }
+
+        if (ReadSecret() is not { } secret)
+        {
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), "the client secret file cannot be read");
+            return IntrospectionResult.Unavailable("The introspection client secret cannot be read.");
+        }
+
+        using var request = new TokenIntrospectionRequest
+        {
+            Address = endpoint,
+            ClientId = _clientId,
+            ClientSecret = secret,
+            ClientCredentialStyle = _options.IntrospectionClientAuth == IntrospectionClientAuthMethods.Post
+                ? ClientCredentialStyle.PostBody
+                : ClientCredentialStyle.AuthorizationHeader,
+            Token = token.Raw,
+            TokenTypeHint = "access_token",
+        };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.IntrospectionTimeout);
+        try
+        {
+            using var invoker = new HttpMessageInvoker(
+                new BoundedResponseHandler(_httpClientFactory.CreateClient(IssuerMetadataStore.HttpClientName), MaxResponseBytes), disposeHandler: true);
+            var response = await invoker.IntrospectTokenAsync(request, timeout.Token).ConfigureAwait(false);
+            if (response.HttpResponse is null || response.Raw is null)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException(cancellationToken);
+                }
+
+                var reason = timeout.IsCancellationRequested
+                    ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s"
+                    : response.Exception?.GetType().Name ?? "no response";
+                Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
+                return IntrospectionResult.Unavailable(reason);
+            }
+
+            return Interpret(token.Raw, endpoint, metadata.Issuer, response.HttpStatusCode, response.Raw);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = ex is OperationCanceledException ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s" : ex.GetType().Name;
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
+            return IntrospectionResult.Unavailable(reason);
+        }
+    }
+
+    private string? ReadSecret()
+    {
+        if (string.IsNullOrEmpty(_options.IntrospectionClientSecretFile))
+        {
+            return _options.IntrospectionClientSecret ?? string.Empty;
+        }
+
+        try
+        {
+            return File.ReadAllText(_options.IntrospectionClientSecretFile).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private IntrospectionResult Interpret(string raw, string endpoint, string issuer, HttpStatusCode status, string body)
+    {
+        if (status != HttpStatusCode.OK)
+        {
+            // 401/403: this server's own credentials are refused — the caller's token is not at fault.
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), $"HTTP {(int)status}");
+            return IntrospectionResult.Unavailable($"HTTP {(int)status}");
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("active", out var active)
+                || active.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), "the answer is not an object with a boolean 'active'");
+                return IntrospectionResult.Unavailable("The introspection answer is not an object with a boolean 'active'.");
+            }
+
+            if (active.ValueKind == JsonValueKind.False)
+            {
+                return IntrospectionResult.Inactive("The token is not active.");
+            }
+
+            var parsed = ParsedToken.FromIntrospection(raw, root, out var error);
+            if (parsed is null)
+            {
+                Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), (error ?? "malformed answer").TrimEnd('.'));
+                return IntrospectionResult.Unavailable(error ?? "The introspection answer is malformed.");
+            }
+
+            if (parsed.Issuer is { } iss && !string.Equals(iss, issuer, StringComparison.Ordinal))
+            {
+                return IntrospectionResult.Inactive("The token was not issued by the trusted authorization server.");
+            }
+
+            if (root.TryGetProperty("token_type", out var type) && type.ValueKind == JsonValueKind.String
+                && !IsAccessTokenType(type.GetString()))
+            {
+                return IntrospectionResult.Inactive("The token is not an access token.");
+            }
+
+            return IntrospectionResult.Active(parsed);
+        }
+        catch (JsonException)
+        {
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), "the answer is not JSON");
+            return IntrospectionResult.Unavailable("The introspection answer is not JSON.");
+        }
+    }
+
+    // RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type: Bearer or DPoP here (N_A and refresh_token are not).
+    private static bool IsAccessTokenType(string? type) =>
+        string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(type, "DPoP", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(type, "access_token", StringComparison.OrdinalIgnoreCase);
+}

@@ -51,6 +51,7 @@ internal static class CommandLine
         new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),
         new("demo", "Demo", "bool", "false", "Development only: an in-process OAuth authorization server (OpenIddict) for real MCP clients, and a token and curl command."),
         new("demo-auto-approve", "DemoAutoApprove", "bool", "false", "With --demo: give consent without showing the consent page (tests)."),
+        new("demo-opaque", "DemoOpaque", "bool", "false", "With --demo: clients get opaque reference tokens, which McpAuth checks by RFC 7662 introspection at the demo server."),
         new("demo-exchange", "DemoExchange", "bool", "false", "With --demo: turn on RFC 8693 token exchange (McpAuth exchanges every token at the demo server)."),
     ];
 

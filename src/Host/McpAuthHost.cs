@@ -135,7 +135,7 @@ public static class McpAuthHost
     }
 
     // The demo's own flags: refused without --demo.
-    private static readonly string[] DemoFlags = ["DemoAutoApprove", "DemoExchange"];
+    private static readonly string[] DemoFlags = ["DemoAutoApprove", "DemoExchange", "DemoOpaque"];
 
     private static DemoAuthorizationServer CreateDemo(IConfigurationSection section, McpHostOptions host)
     {
@@ -143,7 +143,8 @@ public static class McpAuthHost
         var baseUrl = $"http://{address}:{host.Port}";
         var serverUrl = section["ServerUrl"] is { Length: > 0 } url ? url.TrimEnd('/') : baseUrl;
         var mcpPath = section["McpPath"] is { Length: > 0 } path ? path : McpAuthBearerDefaults.McpPath;
-        return new DemoAuthorizationServer(baseUrl, serverUrl + mcpPath, section.GetValue<bool>("DemoAutoApprove"), section.GetValue<bool>("DemoExchange"));
+        return new DemoAuthorizationServer(baseUrl, serverUrl + mcpPath, section.GetValue<bool>("DemoAutoApprove"), section.GetValue<bool>("DemoExchange"),
+            section.GetValue<bool>("DemoOpaque"));
     }
 
     // The McpAuth settings --demo implies: its issuer; the server URL and the step-up scopes unless set otherwise; with

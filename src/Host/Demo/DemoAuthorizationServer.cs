@@ -54,14 +54,15 @@ public sealed class DemoAuthorizationServer : IDisposable
     private readonly byte[] _consentKey = RandomNumberGenerator.GetBytes(32);
 
     /// <summary>Creates the server for a host at <paramref name="baseUrl"/> whose MCP endpoint is <paramref name="resource"/>.</summary>
-    public DemoAuthorizationServer(string baseUrl, string resource, bool autoApprove, bool exchange)
+    public DemoAuthorizationServer(string baseUrl, string resource, bool autoApprove, bool exchange, bool opaque = false)
     {
         BaseUrl = baseUrl.TrimEnd('/');
         Issuer = BaseUrl + PathBase;
         Resource = resource;
         AutoApprove = autoApprove;
         Exchange = exchange;
-        ExchangeClientSecret = exchange ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
+        Opaque = opaque;
+        ExchangeClientSecret = exchange || opaque ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
         // One database per server, in memory, shared by this process's connections; it lives while one stays open.
         ConnectionString = $"Data Source=mcpauth-demo-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
         _keepAlive = new SqliteConnection(ConnectionString);
@@ -84,13 +85,25 @@ public sealed class DemoAuthorizationServer : IDisposable
     public bool Exchange { get; }
 
     /// <summary>
+    /// <c>--demo-opaque</c>: access tokens are opaque reference tokens (OpenIddict keeps their content in its store) and
+    /// McpAuth asks the server's RFC 7662 introspection endpoint about them, as the MCP server client.
+    /// </summary>
+    public bool Opaque { get; }
+
+    /// <summary>
     /// The client McpAuth's exchange stage authenticates as, with <c>--demo-exchange</c>: the MCP server itself, named by
     /// its resource URL. OpenIddict exchanges a subject token only for a client it was issued to or for (its audience),
     /// and the clients' tokens are for this resource.
     /// </summary>
     public string ExchangeClientId => Resource;
 
-    /// <summary>The exchange client's secret, made at start (null without <c>--demo-exchange</c>).</summary>
+    /// <summary>
+    /// The client McpAuth introspects as, with <c>--demo-opaque</c>: again the MCP server itself, since OpenIddict answers
+    /// "active" only to a client the token was issued for or to (its audience, the resource).
+    /// </summary>
+    public string IntrospectionClientId => Resource;
+
+    /// <summary>The MCP server client's secret (exchange and introspection), made at start (null without <c>--demo-exchange</c> or <c>--demo-opaque</c>).</summary>
     public string? ExchangeClientSecret { get; }
 
     internal string ConnectionString { get; }
@@ -115,9 +128,11 @@ public sealed class DemoAuthorizationServer : IDisposable
         ["McpAuth:RequiredScopes:0"] = ReadScope,
         [$"McpAuth:ToolScopes:{AdminActionTool.Name}:0"] = AdminScope,
         ["McpAuth:StsClientId"] = Exchange ? ExchangeClientId : null,
-        ["McpAuth:StsClientSecret"] = ExchangeClientSecret,
+        ["McpAuth:StsClientSecret"] = Exchange ? ExchangeClientSecret : null,
         ["McpAuth:StsAudience"] = Exchange ? ExchangeAudience : null,
         ["McpAuth:StsScopes:0"] = Exchange ? ReadScope : null,
+        ["McpAuth:IntrospectionClientId"] = Opaque ? IntrospectionClientId : null,
+        ["McpAuth:IntrospectionClientSecret"] = Opaque ? ExchangeClientSecret : null,
     };
 
     /// <summary>What a scope lets a client do, for the consent page.</summary>
@@ -151,6 +166,12 @@ public sealed class DemoAuthorizationServer : IDisposable
                 o.SetAuthorizationEndpointUris("demo-issuer/authorize");
                 o.SetTokenEndpointUris("demo-issuer/token");
                 o.SetJsonWebKeySetEndpointUris("demo-issuer/jwks");
+                if (Opaque)
+                {
+                    // RFC 7662: McpAuth learns about a reference token only here.
+                    o.SetIntrospectionEndpointUris("demo-issuer/introspect");
+                    o.UseReferenceAccessTokens();
+                }
 
                 o.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
                 o.AllowRefreshTokenFlow();
@@ -229,7 +250,7 @@ public sealed class DemoAuthorizationServer : IDisposable
         using (var scope = app.Services.CreateScope())
         {
             scope.ServiceProvider.GetRequiredService<DemoDbContext>().Database.EnsureCreated();
-            if (Exchange)
+            if (Exchange || Opaque)
             {
                 var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
                 var client = new OpenIddictApplicationDescriptor
@@ -237,13 +258,20 @@ public sealed class DemoAuthorizationServer : IDisposable
                     ClientId = ExchangeClientId,
                     ClientSecret = ExchangeClientSecret,
                     ClientType = ClientTypes.Confidential,
-                    DisplayName = "McpAuth token exchange (the MCP server itself)",
-                    Permissions =
-                    {
-                        Permissions.Endpoints.Token, Permissions.GrantTypes.TokenExchange,
-                        Permissions.Prefixes.Audience + ExchangeAudience, Permissions.Prefixes.Scope + ReadScope,
-                    },
+                    DisplayName = "McpAuth (the MCP server itself)",
                 };
+                if (Exchange)
+                {
+                    client.Permissions.UnionWith([
+                        Permissions.Endpoints.Token, Permissions.GrantTypes.TokenExchange,
+                        Permissions.Prefixes.Audience + ExchangeAudience, Permissions.Prefixes.Scope + ReadScope]);
+                }
+
+                if (Opaque)
+                {
+                    client.Permissions.Add(Permissions.Endpoints.Introspection);
+                }
+
                 applications.CreateAsync(client).AsTask().GetAwaiter().GetResult();
             }
         }
@@ -294,6 +322,7 @@ public sealed class DemoAuthorizationServer : IDisposable
             $"whoami needs the scope {ReadScope}; admin-action also needs {AdminScope} (step-up: 403 insufficient_scope, then re-authorize).",
             AutoApprove ? "Consent is given automatically (--demo-auto-approve)." : $"Clients send you to a consent page at {Issuer}/authorize: click Allow.",
             Exchange ? $"Token exchange is on (--demo-exchange): McpAuth exchanges every token for one with audience {ExchangeAudience}." : null,
+            Opaque ? $"Clients get opaque reference tokens (--demo-opaque): McpAuth introspects them at {Issuer}/introspect (RFC 7662)." : null,
             "",
             "Connect a real MCP client (it registers itself and opens the consent page):",
             $"  npx @modelcontextprotocol/inspector --web --transport http --server-url {Resource}",

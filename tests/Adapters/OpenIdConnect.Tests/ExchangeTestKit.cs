@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using McpAuth.Caching;
+using McpAuth.OpenIdConnect.Exchange;
 using McpAuth.Ports;
 using McpAuth.TestPeers;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,7 +34,11 @@ internal static class ExchangeTestKit
             }),
             services);
 
-    /// <summary>The exchange configured for a fake token service (its URL set as <c>StsTokenUrl</c>: nothing is discovered).</summary>
+    /// <summary>
+    /// The exchange configured for a fake token service (its URL set as <c>StsTokenUrl</c>: nothing is discovered). The
+    /// issuer port is a fake that accepts every token, so <see cref="Harness.SendAsync"/> runs the whole pipeline with a
+    /// <see cref="SubjectToken"/>.
+    /// </summary>
     public static Harness AtFake(
         FakeTokenService sts, string strategy, string clientId, string audience, Action<TokenExchangeOptions> exchange,
         Action<IServiceCollection>? services = null) =>
@@ -51,7 +56,29 @@ internal static class ExchangeTestKit
                 t.StsTokenUrl = sts.TokenUrl;
                 exchange(t);
             }),
-            services);
+            collection =>
+            {
+                collection.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(new FakeOidcValidator()));
+                services?.Invoke(collection);
+            });
+
+    /// <summary>Every client authentication method, as theory rows.</summary>
+    public static TheoryData<string> ClientAuthRows => new()
+    {
+        StsClientAuthMethods.ClientSecretPost, StsClientAuthMethods.ClientSecretBasic, StsClientAuthMethods.PrivateKeyJwt, StsClientAuthMethods.FederatedAssertion,
+    };
+
+    /// <summary>Sets <paramref name="method"/> with its one credential (the others cleared, as the validator wants).</summary>
+    public static void UseCredential(this TokenExchangeOptions t, string method, string secret, string keyFile, string assertionFile)
+    {
+        t.StsClientAuth = method;
+        t.StsClientSecret = method is StsClientAuthMethods.ClientSecretPost or StsClientAuthMethods.ClientSecretBasic ? secret : null;
+        t.StsClientKeyFile = method == StsClientAuthMethods.PrivateKeyJwt ? keyFile : null;
+        t.StsClientAssertionFile = method == StsClientAuthMethods.FederatedAssertion ? assertionFile : null;
+    }
+
+    /// <summary>Form field names in the order the peers report them (ordinal).</summary>
+    public static string[] Sorted(params string[] keys) => [.. keys.Order(StringComparer.Ordinal)];
 
     /// <summary>The exchange port as the pipeline uses it (the caching decorator around the strategy).</summary>
     public static Task<TokenExchangeResult> ExchangeAsync(this Harness harness, string subjectToken) =>

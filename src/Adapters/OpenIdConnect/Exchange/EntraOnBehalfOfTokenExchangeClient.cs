@@ -48,6 +48,9 @@ public sealed class EntraOnBehalfOfTokenExchangeClient : ITokenExchangeClient
     {
         public override string Name => TokenExchangeStrategies.EntraOnBehalfOf;
 
+        // Entra's on-behalf-of documentation lists client_id as required whatever the credential.
+        public override bool ClientIdWithBasic => true;
+
         public override ProtocolRequest? Build(string endpoint, string subjectToken, out string? problem)
         {
             problem = null;

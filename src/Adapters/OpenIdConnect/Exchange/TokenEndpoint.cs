@@ -57,7 +57,7 @@ internal sealed class TokenEndpoint(
         }
 
         using var request = dialect.Build(endpoint, subjectToken, out var problem);
-        problem ??= request is null ? "no request" : credentials.Apply(request, endpoint, dialect.ClientIdWithKeyAssertion);
+        problem ??= request is null ? "no request" : credentials.Apply(request, endpoint, dialect.ClientIdWithKeyAssertion, dialect.ClientIdWithBasic);
         if (problem is not null)
         {
             ExchangeLog.CredentialUnusable(logger, dialect.Name, problem);

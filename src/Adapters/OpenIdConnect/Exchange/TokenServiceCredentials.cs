@@ -47,9 +47,10 @@ internal sealed class TokenServiceCredentials
     /// Authenticates <paramref name="request"/> to <paramref name="endpoint"/>. Returns null, or what is wrong with our
     /// own credential (for the log; the exchange is then unavailable, never sent unauthenticated).
     /// <paramref name="clientIdWithKeyAssertion"/>: send <c>client_id</c> next to a <c>private_key_jwt</c> assertion
-    /// (Keycloak's documentation says not to; RFC 7521 §4.2 makes it optional).
+    /// (Keycloak's documentation says not to; RFC 7521 §4.2 makes it optional). <paramref name="clientIdWithBasic"/>: send
+    /// <c>client_id</c> in the form next to the Basic header too (Entra ID documents it as required in every request).
     /// </summary>
-    public string? Apply(ProtocolRequest request, string endpoint, bool clientIdWithKeyAssertion = true)
+    public string? Apply(ProtocolRequest request, string endpoint, bool clientIdWithKeyAssertion = true, bool clientIdWithBasic = false)
     {
         request.ClientCredentialStyle = ClientCredentialStyle.PostBody;
         switch (Method)
@@ -65,6 +66,11 @@ internal sealed class TokenServiceCredentials
                 // RFC 6749 §2.3.1: id and secret are form-encoded, then joined and base64-encoded.
                 var credentials = $"{Uri.EscapeDataString(_clientId ?? string.Empty)}:{Uri.EscapeDataString(secret)}";
                 request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+                if (clientIdWithBasic)
+                {
+                    request.ClientId = _clientId!; // PostBody style without a secret: client_id alone in the form
+                }
+
                 return null;
             }
 

@@ -13,6 +13,9 @@ internal abstract class TokenServiceDialect
     /// <summary>Whether <c>client_id</c> goes next to a <c>private_key_jwt</c> assertion.</summary>
     public virtual bool ClientIdWithKeyAssertion => true;
 
+    /// <summary>Whether <c>client_id</c> also goes in the form with <c>client_secret_basic</c> (the header names the client already).</summary>
+    public virtual bool ClientIdWithBasic => false;
+
     /// <summary>The statuses whose OAuth error means the token service refused the subject token (others: unavailable).</summary>
     public virtual bool IsRefusal(HttpStatusCode status) => status is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized;
 

@@ -87,26 +87,38 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
         };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.IntrospectionTimeout);
+        // Duende builds and sends the request and reads the answer into its own claims, throwing on shapes RFC 7662 does
+        // not allow (a JSON array, null, an empty body, an "exp" that is not a number): the answer is read here, from what
+        // the handler saw, never from Duende's view of it, so a malformed answer is "unavailable", not an exception.
+        var answer = new AnswerRecorder(new BoundedResponseHandler(_httpClientFactory.CreateClient(IssuerMetadataStore.HttpClientName), MaxResponseBytes));
         try
         {
-            using var invoker = new HttpMessageInvoker(
-                new BoundedResponseHandler(_httpClientFactory.CreateClient(IssuerMetadataStore.HttpClientName), MaxResponseBytes), disposeHandler: true);
-            var response = await invoker.IntrospectTokenAsync(request, timeout.Token).ConfigureAwait(false);
-            if (response.HttpResponse is null || response.Raw is null)
+            using var invoker = new HttpMessageInvoker(answer, disposeHandler: true);
+            TokenIntrospectionResponse? response = null;
+            try
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException(cancellationToken);
-                }
-
-                var reason = timeout.IsCancellationRequested
-                    ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s"
-                    : response.Exception?.GetType().Name ?? "no response";
-                Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
-                return IntrospectionResult.Unavailable(reason);
+                response = await invoker.IntrospectTokenAsync(request, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (answer.Body is not null && ex is not OperationCanceledException)
+            {
+                // Duende could not read an answer that arrived in full: it is interpreted below.
             }
 
-            return Interpret(token.Raw, endpoint, metadata.Issuer, response.HttpStatusCode, response.Raw);
+            if (answer.Body is { } body)
+            {
+                return Interpret(token.Raw, endpoint, metadata.Issuer, answer.Status, body);
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            var reason = timeout.IsCancellationRequested
+                ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s"
+                : response?.Exception?.GetType().Name ?? "no response";
+            Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
+            return IntrospectionResult.Unavailable(reason);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
@@ -190,4 +202,21 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
         string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase)
         || string.Equals(type, "DPoP", StringComparison.OrdinalIgnoreCase)
         || string.Equals(type, "access_token", StringComparison.OrdinalIgnoreCase);
+
+    // Keeps the status and the (bounded, buffered) body of the answer as it arrived.
+    private sealed class AnswerRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public HttpStatusCode Status { get; private set; }
+
+        public string? Body { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            Status = response.StatusCode;
+            Body = body;
+            return response;
+        }
+    }
 }

@@ -128,6 +128,9 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
         }
     }
 
+    // A member named twice ({"active":false,"active":true}) has no one meaning: such an answer is not read (JsonException).
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     private string? ReadSecret()
     {
         if (string.IsNullOrEmpty(_options.IntrospectionClientSecretFile))
@@ -156,7 +159,7 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
 
         try
         {
-            using var json = JsonDocument.Parse(body);
+            using var json = JsonDocument.Parse(body, StrictJson);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("active", out var active)
                 || active.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
@@ -182,8 +185,13 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
                 return IntrospectionResult.Inactive("The token was not issued by the trusted authorization server.");
             }
 
-            if (root.TryGetProperty("token_type", out var type) && type.ValueKind == JsonValueKind.String
-                && !IsAccessTokenType(type.GetString()))
+            if (root.TryGetProperty("token_type", out var type) && type.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), "the answer's 'token_type' is not a string");
+                return IntrospectionResult.Unavailable("The introspection answer's 'token_type' is not a string.");
+            }
+
+            if (type.ValueKind == JsonValueKind.String && !IsAccessTokenType(type.GetString()))
             {
                 return IntrospectionResult.Inactive("The token is not an access token.");
             }

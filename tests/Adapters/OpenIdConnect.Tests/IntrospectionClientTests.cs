@@ -281,6 +281,13 @@ public sealed class IntrospectionWireTests : IAsyncLifetime
         { "TokenTypeBearerLowerCase", 200, """{"active":true,"token_type":"bearer"}""", PortStatus.Accepted, null },
         { "TokenTypeDPoP", 200, """{"active":true,"token_type":"DPoP"}""", PortStatus.Accepted, null },
         { "TokenTypeAccessToken", 200, """{"active":true,"token_type":"access_token"}""", PortStatus.Accepted, null },
+        { "TokenTypeNumber", 200, """{"active":true,"token_type":1}""", PortStatus.Unavailable, "The introspection answer's 'token_type' is not a string." },
+        { "TokenTypeObject", 200, """{"active":true,"token_type":{}}""", PortStatus.Unavailable, "The introspection answer's 'token_type' is not a string." },
+        { "TokenTypeNull", 200, """{"active":true,"token_type":null}""", PortStatus.Accepted, null },
+        { "DuplicateActive", 200, """{"active":false,"active":true}""", PortStatus.Unavailable, "The introspection answer is not JSON." },
+        { "DuplicateIss", 200, """{"active":true,"iss":"https://evil.test","iss":"{ISS}"}""", PortStatus.Unavailable, "The introspection answer is not JSON." },
+        { "DuplicateNestedMember", 200, """{"active":true,"cnf":{"jkt":"a","jkt":"b"}}""", PortStatus.Unavailable, "The introspection answer is not JSON." },
+        { "Redirect302", 302, """{"active":true}""", PortStatus.Unavailable, "HTTP 302" },
         { "AudNumber", 200, """{"active":true,"aud":5}""", PortStatus.Unavailable, "The introspection answer's 'aud' is neither a string nor an array." },
         { "ExpString", 200, """{"active":true,"exp":"1700000000"}""", PortStatus.Unavailable, "The introspection answer's 'exp' is not a number." },
         { "IssNumber", 200, """{"active":true,"iss":1}""", PortStatus.Unavailable, "The introspection answer's 'iss' is not a string." },
@@ -309,6 +316,20 @@ public sealed class IntrospectionWireTests : IAsyncLifetime
         }
 
         _server.Requests.Should().ContainSingle(name);
+    }
+
+    [Fact]
+    public async Task Redirect_IsNotFollowed()
+    {
+        _server.Respond = context =>
+        {
+            context.Response.Headers.Location = _server.Endpoint;
+            return FakeIntrospectionServer.Json(context, 307, """{"active":true}""");
+        };
+        using var client = Client();
+
+        (await Introspect(client)).Should().Be(IntrospectionResult.Unavailable("HTTP 307"));
+        _server.Requests.Should().ContainSingle("the token and the secret are sent to the configured endpoint only");
     }
 
     [Fact]

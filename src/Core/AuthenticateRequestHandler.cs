@@ -6,8 +6,12 @@ using Microsoft.Extensions.Logging;
 
 namespace McpAuth;
 
-/// <summary>The terminal handler: every stage let the request through, so it builds the principal.</summary>
-public sealed class AuthenticateRequestHandler(ILogger<AuthenticateRequestHandler> logger) : IRequestHandler<AuthenticateRequest, AuthenticationOutcome>
+/// <summary>
+/// The terminal handler: every stage let the request through, so it builds the principal (its subject under the
+/// token's issuer's claim mapping, when several issuers are configured).
+/// </summary>
+public sealed class AuthenticateRequestHandler(ILogger<AuthenticateRequestHandler> logger, IssuerDirectory? issuers = null)
+    : IRequestHandler<AuthenticateRequest, AuthenticationOutcome>
 {
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken)
@@ -28,7 +32,7 @@ public sealed class AuthenticateRequestHandler(ILogger<AuthenticateRequestHandle
         }
 
         var principal = new McpPrincipal(
-            token.Subject, token.Issuer, token.Audiences, token.Scopes, token.Claims,
+            issuers is { RoutesByIssuer: true } && issuers.Route(token) is { } issuer ? issuer.SubjectOf(token) : token.Subject, token.Issuer, token.Audiences, token.Scopes, token.Claims,
             state.EffectiveToken, state.Exchanged, clusterUser, state.ClusterUsers);
         if (logger.IsEnabled(LogLevel.Debug))
         {

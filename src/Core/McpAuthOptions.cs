@@ -17,6 +17,13 @@ public sealed class McpAuthOptions
     public string? AuthorizationUrl { get; set; }
 
     /// <summary>
+    /// Several trusted issuers at once, each with its audiences, required scopes and claim mappings; a token is routed by
+    /// its <c>iss</c> to exactly one (an unknown <c>iss</c> is refused before any fetch). The first is the issuer token
+    /// exchange and introspection use. Leave empty for one issuer (<see cref="AuthorizationUrl"/>, <see cref="Audience"/>).
+    /// </summary>
+    public IList<IssuerOptions> Issuers { get; set; } = new List<IssuerOptions>();
+
+    /// <summary>
     /// The audience tokens must carry (RFC 8707: the MCP endpoint's resource URL). With an issuer, leaving it unset is
     /// refused at start unless <see cref="AcceptAnyAudience"/> is set. The ASP.NET Core adapter fills it from its
     /// resource URL (<c>ServerUrl</c> + <c>McpPath</c>) when that is configured.
@@ -96,7 +103,13 @@ public sealed class McpAuthOptions
     public TimeSpan RefusalLogInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>True when an issuer is configured (<see cref="AuthorizationUrl"/> is not blank).</summary>
-    public bool HasIssuer => !string.IsNullOrWhiteSpace(AuthorizationUrl);
+    public bool HasIssuer => !string.IsNullOrWhiteSpace(AuthorizationUrl) || Issuers.Count > 0;
+
+    /// <summary>
+    /// The issuer whose metadata the issuer store, token exchange and introspection use: <see cref="AuthorizationUrl"/>,
+    /// else the first of <see cref="Issuers"/>.
+    /// </summary>
+    public string? PrimaryIssuerUrl => !string.IsNullOrWhiteSpace(AuthorizationUrl) ? AuthorizationUrl : Issuers.Count > 0 ? Issuers[0].Url : null;
 
     /// <summary>True when opaque tokens are accepted and introspected: issuer and <see cref="IntrospectionClientId"/> are set.</summary>
     public bool HasIntrospection => HasIssuer && !string.IsNullOrWhiteSpace(IntrospectionClientId);

@@ -17,6 +17,36 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    private static IEnumerable<string> CheckIssuers(McpAuthOptions options)
+    {
+        string K(string n) => McpAuthOptions.Key(n);
+        if (!string.IsNullOrWhiteSpace(options.AuthorizationUrl))
+        {
+            yield return $"Set either {K(nameof(options.AuthorizationUrl))} (one issuer) or {K(nameof(options.Issuers))} (several), not both.";
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Issuers.Count; i++)
+        {
+            var issuer = options.Issuers[i];
+            var key = K($"{nameof(options.Issuers)}:{i}");
+            if (!IsAbsoluteHttpUrl(issuer.Url))
+            {
+                yield return $"{key}:Url must be an absolute http(s) URL, the issuer's identifier exactly as its tokens' iss carries it.";
+            }
+            else if (!seen.Add(issuer.Url))
+            {
+                yield return $"{key}:Url repeats an issuer listed before it; each issuer appears once.";
+            }
+
+            if (issuer.Audiences.All(string.IsNullOrWhiteSpace) && string.IsNullOrWhiteSpace(options.Audience) && !options.AcceptAnyAudience)
+            {
+                yield return $"{key}:Audiences is empty and no {K(nameof(options.Audience))} is set, so this issuer's tokens for any API would be accepted: " +
+                             $"set one, or {K(nameof(options.AcceptAnyAudience))}=true (insecure).";
+            }
+        }
+    }
+
     /// <summary>Every reason <paramref name="options"/> is refused (empty when it is fine).</summary>
     public static IEnumerable<string> Check(McpAuthOptions options)
     {
@@ -31,7 +61,7 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
                          $"{K(nameof(options.SkipJwtVerification))}=true accepts unverified tokens and is for development only.";
         }
 
-        if (hasIssuer && string.IsNullOrWhiteSpace(options.Audience) && !options.AcceptAnyAudience)
+        if (hasIssuer && options.Issuers.Count == 0 && string.IsNullOrWhiteSpace(options.Audience) && !options.AcceptAnyAudience)
         {
             yield return $"{K(nameof(options.AuthorizationUrl))} is set but no audience is expected, so tokens the issuer made for any other API " +
                          $"would be accepted: set {K(nameof(options.Audience))} to this server's resource URL (or {K("ServerUrl")}, from which it is derived), " +
@@ -55,7 +85,14 @@ public sealed class McpAuthOptionsValidator : IValidateOptions<McpAuthOptions>
             yield return $"{K(nameof(options.StsClientId))} is set without {K(nameof(options.StsAudience))}: set it to the audience the exchanged token is for.";
         }
 
-        if (hasIssuer && !IsAbsoluteHttpUrl(options.AuthorizationUrl))
+        if (options.Issuers.Count > 0)
+        {
+            foreach (var problem in CheckIssuers(options))
+            {
+                yield return problem;
+            }
+        }
+        else if (hasIssuer && !IsAbsoluteHttpUrl(options.AuthorizationUrl))
         {
             yield return $"{K(nameof(options.AuthorizationUrl))} must be an absolute http(s) URL, e.g. https://issuer.example.com/realms/mcp.";
         }

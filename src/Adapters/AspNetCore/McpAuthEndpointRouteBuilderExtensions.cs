@@ -55,7 +55,10 @@ public static class McpAuthEndpointRouteBuilderExtensions
         var document = new Dictionary<string, object>
         {
             ["resource"] = scheme.ResourceUrl(context.Request),
-            ["authorization_servers"] = new[] { scheme.Pipeline.AuthorizationUrl },
+            // Every trusted issuer (RFC 9728 §2: a list); with one, the one.
+            ["authorization_servers"] = scheme.Pipeline.Issuers.Count > 0
+                ? scheme.Pipeline.Issuers.Select(i => i.Url).ToArray()
+                : new[] { scheme.Pipeline.AuthorizationUrl },
             ["scopes_supported"] = scheme.ScopesSupported,
             ["bearer_methods_supported"] = new[] { "header" },
             ["resource_name"] = scheme.Options.ResourceName ?? scheme.Options.Realm,

@@ -8,7 +8,8 @@ namespace McpAuth.OpenIdConnect;
 /// <see cref="OidcProviderOptions.MetadataMaxAge"/> and cannot be refreshed. Asking refreshes stale keys (bounded by
 /// <see cref="OidcProviderOptions.IssuerTimeout"/>).
 /// </summary>
-internal sealed class IssuerHealthProbe(IssuerMetadataStore store, IOptions<McpAuthOptions> mcpAuth, IOptions<OidcProviderOptions> options, TimeProvider time)
+internal sealed class IssuerHealthProbe(
+    IssuerMetadataStore store, IOptions<McpAuthOptions> mcpAuth, IOptions<OidcProviderOptions> options, TimeProvider time, IOidcTokenValidator? validator = null)
     : IPeerHealthProbe
 {
     public string Name => "issuer";
@@ -20,6 +21,23 @@ internal sealed class IssuerHealthProbe(IssuerMetadataStore store, IOptions<McpA
             return PeerHealth.Healthy("No issuer is configured.");
         }
 
+        if (validator is MultiIssuerTokenValidator multi)
+        {
+            // Several issuers: each is checked on its own; one down fails only its own tokens, so readiness is degraded
+            // until none is usable.
+            var checks = await Task.WhenAll(multi.Stores.Select(async s => (Url: s.Key, Health: await CheckStoreAsync(s.Value, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+            var down = checks.Where(c => c.Health.Status != PeerHealthStatus.Healthy).ToList();
+            var text = string.Join("; ", checks.Select(c => $"{c.Url}: {c.Health.Description}"));
+            return down.Count == 0 ? PeerHealth.Healthy(text)
+                : down.Count == checks.Length ? PeerHealth.Unhealthy(text)
+                : PeerHealth.Degraded(text);
+        }
+
+        return await CheckStoreAsync(store, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<PeerHealth> CheckStoreAsync(IssuerMetadataStore store, CancellationToken cancellationToken)
+    {
         var metadata = await store.GetAsync(cancellationToken).ConfigureAwait(false);
         if (metadata is null)
         {

@@ -53,7 +53,7 @@ public sealed class IssuerMetadataStore
     private long _keyFetches;
     private long _fetches;
 
-    /// <summary>Creates the store for <see cref="McpAuthOptions.AuthorizationUrl"/>.</summary>
+    /// <summary>Creates the store for <see cref="McpAuthOptions.PrimaryIssuerUrl"/> (<see cref="McpAuthOptions.AuthorizationUrl"/>, else the first of the issuers).</summary>
     public IssuerMetadataStore(
         IOptions<McpAuthOptions> mcpAuthOptions, IOptions<OidcProviderOptions> options, IHttpClientFactory httpClientFactory,
         OutboundUrlPolicy urls, TimeProvider time, ILogger<IssuerMetadataStore> logger, ValidatedTokenCache? validatedTokens = null)
@@ -66,7 +66,7 @@ public sealed class IssuerMetadataStore
         _httpClientFactory = httpClientFactory;
         _time = time;
         _logger = logger;
-        _issuer = Uri.TryCreate(mcpAuthOptions.Value.AuthorizationUrl, UriKind.Absolute, out var issuer) ? issuer : null;
+        _issuer = Uri.TryCreate(mcpAuthOptions.Value.PrimaryIssuerUrl, UriKind.Absolute, out var issuer) ? issuer : null;
     }
 
     /// <summary>JWKS requests sent so far.</summary>

@@ -29,19 +29,28 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
     private readonly ILogger<OidcTokenValidator> _logger;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ConditionalWeakTable<IssuerMetadata, ParameterSet> _parameters = new();
-    private readonly string? _audience;
+    private readonly string[] _audiences;
     private readonly TimeSpan _clockSkew;
     private readonly TimeProvider _time;
 
     /// <summary>Creates the validator.</summary>
     public OidcTokenValidator(IssuerMetadataStore store, IOptions<McpAuthOptions> options, TimeProvider time, ILogger<OidcTokenValidator> logger)
+        : this(store, options?.Value.Audience is { Length: > 0 } audience ? [audience] : [], options!.Value.ClockSkew, time, logger)
+    {
+    }
+
+    /// <summary>The validator of one issuer of several: its store and its audiences (any one; empty: none expected).</summary>
+    internal OidcTokenValidator(IssuerMetadataStore store, IReadOnlyList<string> audiences, TimeSpan clockSkew, TimeProvider time, ILogger<OidcTokenValidator> logger)
     {
         _store = store;
         _logger = logger;
-        _audience = options.Value.Audience is { Length: > 0 } audience ? audience : null;
-        _clockSkew = options.Value.ClockSkew;
+        _audiences = [.. audiences];
+        _clockSkew = clockSkew;
         _time = time;
     }
+
+    /// <summary>The issuer's metadata store this validator uses.</summary>
+    internal IssuerMetadataStore Store => _store;
 
     /// <inheritdoc />
     public async ValueTask<OidcValidationResult> ValidateAsync(ParsedToken parsed, CancellationToken cancellationToken)
@@ -127,8 +136,8 @@ public sealed class OidcTokenValidator : IOidcTokenValidator
         IssuerSigningKeys = keys,
         ValidateIssuerSigningKey = true,
         ValidAlgorithms = AsymmetricAlgorithms,
-        ValidAudience = _audience,
-        ValidateAudience = _audience is not null,
+        ValidAudiences = _audiences,
+        ValidateAudience = _audiences.Length > 0,
         RequireExpirationTime = true,
         RequireSignedTokens = true,
         ValidateLifetime = true,

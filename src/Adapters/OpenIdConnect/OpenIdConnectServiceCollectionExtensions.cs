@@ -9,8 +9,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class OpenIdConnectServiceCollectionExtensions
 {
     /// <summary>
-    /// <see cref="IOidcTokenValidator"/> on the issuer's discovery document and JWKS (<see cref="OidcTokenValidator"/>),
-    /// and the issuer's readiness probe.
+    /// <see cref="IOidcTokenValidator"/> on the issuer's discovery document and JWKS (<see cref="OidcTokenValidator"/>;
+    /// with <see cref="McpAuth.McpAuthOptions.Issuers"/>, one per issuer behind <see cref="MultiIssuerTokenValidator"/>), and
+    /// the issuers' readiness probe.
     /// </summary>
     public static McpAuthBuilder AddOidcProvider(this McpAuthBuilder builder, Action<OidcProviderOptions>? configure = null)
     {
@@ -22,7 +23,11 @@ public static class OpenIdConnectServiceCollectionExtensions
             services.Configure(configure);
         }
 
-        services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator, OidcTokenValidator>());
+        services.TryAddSingleton<OidcTokenValidator>();
+        services.TryAddSingleton<MultiIssuerTokenValidator>();
+        services.Replace(ServiceDescriptor.Singleton<IOidcTokenValidator>(sp => sp.GetRequiredService<McpAuth.IssuerDirectory>().RoutesByIssuer
+            ? sp.GetRequiredService<MultiIssuerTokenValidator>()
+            : sp.GetRequiredService<OidcTokenValidator>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPeerHealthProbe, IssuerHealthProbe>());
         return builder;
     }

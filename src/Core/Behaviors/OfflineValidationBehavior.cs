@@ -6,13 +6,15 @@ namespace McpAuth.Behaviors;
 /// <summary>
 /// <c>exp</c>, <c>nbf</c> and <c>iat</c> with clock skew, and audience any-match when one is expected. No network call
 /// and no cryptography: a token that fails here never reaches a later (costly) stage. A missing <c>exp</c> is not an
-/// offline error (the issuer check requires one).
+/// offline error (the issuer check requires one). With several issuers (<see cref="McpAuthOptions.Issuers"/>), a token
+/// whose <c>iss</c> names none of them is refused here, before any fetch, and the audiences are those of its issuer.
 /// </summary>
-public sealed class OfflineValidationBehavior(IOptions<McpAuthOptions> options, TimeProvider timeProvider)
+public sealed class OfflineValidationBehavior(IOptions<McpAuthOptions> options, TimeProvider timeProvider, IssuerDirectory? issuers = null)
     : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
     private readonly TimeSpan _skew = options.Value.ClockSkew;
-    private readonly string? _audience = options.Value.Audience is { Length: > 0 } a ? a : null;
+    private readonly string[] _audiences = options.Value.Audience is { Length: > 0 } a ? [a] : [];
+    private readonly IssuerDirectory _issuers = issuers ?? new IssuerDirectory(options);
 
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
@@ -56,16 +58,30 @@ public sealed class OfflineValidationBehavior(IOptions<McpAuthOptions> options, 
             return "The token was issued in the future.";
         }
 
-        return _audience is not null && !Contains(token.Audiences, _audience) ? "The token's audience does not match this server." : null;
+        IReadOnlyList<string> expected = _audiences;
+        if (_issuers.RoutesByIssuer)
+        {
+            if (_issuers.Route(token) is not { } issuer)
+            {
+                return "The token's issuer is not one this server trusts.";
+            }
+
+            expected = issuer.Audiences;
+        }
+
+        return expected.Count > 0 && !ContainsAny(token.Audiences, expected) ? "The token's audience does not match this server." : null;
     }
 
-    private static bool Contains(IReadOnlyList<string> audiences, string expected)
+    private static bool ContainsAny(IReadOnlyList<string> audiences, IReadOnlyList<string> expected)
     {
         for (var i = 0; i < audiences.Count; i++)
         {
-            if (string.Equals(audiences[i], expected, StringComparison.Ordinal))
+            for (var j = 0; j < expected.Count; j++)
             {
-                return true;
+                if (string.Equals(audiences[i], expected[j], StringComparison.Ordinal))
+                {
+                    return true;
+                }
             }
         }
 

@@ -70,6 +70,7 @@ public static class McpAuthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<McpAuthOptions>, McpAuthOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CacheKeys>();
+        services.TryAddSingleton<IssuerDirectory>();
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<McpAuth.Diagnostics.RefusalSummary>();
         services.TryAddSingleton<McpAuth.Dpop.DpopProofValidator>();

@@ -115,14 +115,14 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
             }
 
             var reason = timeout.IsCancellationRequested
-                ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s"
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s")
                 : response?.Exception?.GetType().Name ?? "no response";
             Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
             return IntrospectionResult.Unavailable(reason);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or InvalidDataException && !cancellationToken.IsCancellationRequested)
         {
-            var reason = ex is OperationCanceledException ? $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s" : ex.GetType().Name;
+            var reason = ex is OperationCanceledException ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"timed out after {_options.IntrospectionTimeout.TotalSeconds:0.#} s") : ex.GetType().Name;
             Log.IntrospectionFailed(_logger, LogValue.Clean(endpoint), reason);
             return IntrospectionResult.Unavailable(reason);
         }
@@ -194,6 +194,13 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
             if (type.ValueKind == JsonValueKind.String && !IsAccessTokenType(type.GetString()))
             {
                 return IntrospectionResult.Inactive("The token is not an access token.");
+            }
+
+            if (type.ValueKind == JsonValueKind.String && string.Equals(type.GetString(), "DPoP", StringComparison.OrdinalIgnoreCase)
+                && string.IsNullOrEmpty(parsed.ConfirmationThumbprint))
+            {
+                // A DPoP token whose key the answer does not name cannot be bound to a proof: never accept it as a bearer token.
+                return IntrospectionResult.Inactive("The token is DPoP-bound but its key is not known.");
             }
 
             return IntrospectionResult.Active(parsed);

@@ -31,6 +31,8 @@ public static class McpAuthHost
         "Audience", "ValidateToken", "AuthorizationUrl", "ServerUrl", "CertificateAuthority",
         "StsClientId", "StsClientSecret", "StsAudience", "StsScopes", "StsTokenUrl", "AcceptAnyAudience", "SharedCache",
         "IntrospectionClientId", "IntrospectionClientSecret", "IntrospectionClientSecretFile", "IntrospectionEndpoint",
+        "StsStrategy", "StsClientAuth", "StsClientSecretFile", "StsClientKeyFile", "StsClientKeyId", "StsClientSigningAlgorithm",
+        "StsClientAssertionFile", "StsActorTokenFile", "StsActorTokenType", "Issuers",
     ];
 
     /// <summary>

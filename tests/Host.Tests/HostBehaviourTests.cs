@@ -187,6 +187,11 @@ public class HostBehaviourTests
         { "DemoOnPublicBind", ["--demo", "--bind-address", "0.0.0.0"], "--demo runs a development issuer and is refused on a non-loopback --bind-address." },
         { "UnknownFlag", ["--no-such-flag"], "unknown flag --no-such-flag" },
         { "BadNumber", ["--port", "eighty"], "--port takes a whole number" },
+        { "StsStrategyWithoutRequireOAuth", ["--sts-strategy", "keycloak"], "--sts-strategy (McpAuth:StsStrategy) only take effect with --require-oauth" },
+        { "StsKeyFileWithoutRequireOAuth", ["--sts-client-key-file", "/k.pem"], "--sts-client-key-file (McpAuth:StsClientKeyFile) only take effect with --require-oauth" },
+        { "IntrospectionWithoutRequireOAuth", ["--introspection-client-id", "c"], "--introspection-client-id (McpAuth:IntrospectionClientId) only take effect with --require-oauth" },
+        { "IntrospectionWithoutIssuer", ["--require-oauth", "--validate-token", "--introspection-client-id", "c"], "--introspection-client-id (McpAuth:IntrospectionClientId) needs an issuer to introspect at" },
+        { "IntrospectionWithoutSecret", [.. Base, "--introspection-client-id", "c"], "is set without --introspection-client-secret (McpAuth:IntrospectionClientSecret) or --introspection-client-secret-file" },
         { "BadDpopMode", [.. Base, "--dpop", "maybe"], "--dpop takes off, allowed or required, not 'maybe'" },
         { "NumericDpopMode", [.. Base, "--dpop", "2"], "--dpop takes off, allowed or required, not '2'" },
     };

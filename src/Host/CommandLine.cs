@@ -52,6 +52,7 @@ internal static class CommandLine
         new("skip-jwt-verification", "SkipJwtVerification", "bool", "false", "INSECURE, development only: accept tokens nobody verifies."),
         new("demo", "Demo", "bool", "false", "Development only: an in-process OAuth authorization server (OpenIddict) for real MCP clients, and a token and curl command."),
         new("demo-auto-approve", "DemoAutoApprove", "bool", "false", "With --demo: give consent without showing the consent page (tests)."),
+        new("demo-dpop", "DemoDpop", "bool", "false", "With --demo: a token request with a DPoP proof gets a DPoP-bound token (RFC 9449), and McpAuth accepts DPoP next to Bearer."),
         new("demo-opaque", "DemoOpaque", "bool", "false", "With --demo: clients get opaque reference tokens, which McpAuth checks by RFC 7662 introspection at the demo server."),
         new("demo-exchange", "DemoExchange", "bool", "false", "With --demo: turn on RFC 8693 token exchange (McpAuth exchanges every token at the demo server)."),
     ];

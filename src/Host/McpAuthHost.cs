@@ -137,7 +137,7 @@ public static class McpAuthHost
     }
 
     // The demo's own flags: refused without --demo.
-    private static readonly string[] DemoFlags = ["DemoAutoApprove", "DemoExchange", "DemoOpaque"];
+    private static readonly string[] DemoFlags = ["DemoAutoApprove", "DemoExchange", "DemoOpaque", "DemoDpop"];
 
     private static DemoAuthorizationServer CreateDemo(IConfigurationSection section, McpHostOptions host)
     {
@@ -146,7 +146,7 @@ public static class McpAuthHost
         var serverUrl = section["ServerUrl"] is { Length: > 0 } url ? url.TrimEnd('/') : baseUrl;
         var mcpPath = section["McpPath"] is { Length: > 0 } path ? path : McpAuthBearerDefaults.McpPath;
         return new DemoAuthorizationServer(baseUrl, serverUrl + mcpPath, section.GetValue<bool>("DemoAutoApprove"), section.GetValue<bool>("DemoExchange"),
-            section.GetValue<bool>("DemoOpaque"));
+            section.GetValue<bool>("DemoOpaque"), section.GetValue<bool>("DemoDpop"));
     }
 
     // The McpAuth settings --demo implies: its issuer; the server URL and the step-up scopes unless set otherwise; with

@@ -39,10 +39,22 @@ public sealed class DpopProofValidator
     public IReadOnlyCollection<string> Algorithms => _algorithms;
 
     /// <summary>Checks <paramref name="proof"/> for <paramref name="request"/> and <paramref name="accessToken"/>; null and a reason when it fails.</summary>
-    public async ValueTask<(DpopProof? Proof, string? Error)> ValidateAsync(string? proof, DpopRequest request, string accessToken)
+    public ValueTask<(DpopProof? Proof, string? Error)> ValidateAsync(string? proof, DpopRequest request, string accessToken)
+    {
+        ArgumentNullException.ThrowIfNull(accessToken);
+        return ValidateCoreAsync(proof, request, accessToken);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="proof"/> for a token request (RFC 9449 §5: a proof sent to the authorization server's token
+    /// endpoint, which carries no <c>ath</c> because there is no access token yet); everything else as for a resource.
+    /// </summary>
+    public ValueTask<(DpopProof? Proof, string? Error)> ValidateTokenRequestAsync(string? proof, DpopRequest request) =>
+        ValidateCoreAsync(proof, request, accessToken: null);
+
+    private async ValueTask<(DpopProof? Proof, string? Error)> ValidateCoreAsync(string? proof, DpopRequest request, string? accessToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(accessToken);
         if (string.IsNullOrEmpty(proof))
         {
             return (null, "The request has no DPoP proof.");
@@ -124,7 +136,8 @@ public sealed class DpopProofValidator
             return (null, "The DPoP proof has no usable jti.");
         }
 
-        if (!jwt.TryGetPayloadValue<string>("ath", out var ath) || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ath), Encoding.ASCII.GetBytes(Ath(accessToken))))
+        if (accessToken is not null
+            && (!jwt.TryGetPayloadValue<string>("ath", out var ath) || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ath), Encoding.ASCII.GetBytes(Ath(accessToken)))))
         {
             return (null, "The DPoP proof's ath is not the hash of this access token.");
         }

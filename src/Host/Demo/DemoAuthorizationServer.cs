@@ -54,7 +54,7 @@ public sealed class DemoAuthorizationServer : IDisposable
     private readonly byte[] _consentKey = RandomNumberGenerator.GetBytes(32);
 
     /// <summary>Creates the server for a host at <paramref name="baseUrl"/> whose MCP endpoint is <paramref name="resource"/>.</summary>
-    public DemoAuthorizationServer(string baseUrl, string resource, bool autoApprove, bool exchange, bool opaque = false)
+    public DemoAuthorizationServer(string baseUrl, string resource, bool autoApprove, bool exchange, bool opaque = false, bool dpop = false)
     {
         BaseUrl = baseUrl.TrimEnd('/');
         Issuer = BaseUrl + PathBase;
@@ -62,6 +62,7 @@ public sealed class DemoAuthorizationServer : IDisposable
         AutoApprove = autoApprove;
         Exchange = exchange;
         Opaque = opaque;
+        Dpop = dpop;
         ExchangeClientSecret = exchange || opaque ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
         // One database per server, in memory, shared by this process's connections; it lives while one stays open.
         ConnectionString = $"Data Source=mcpauth-demo-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
@@ -89,6 +90,12 @@ public sealed class DemoAuthorizationServer : IDisposable
     /// McpAuth asks the server's RFC 7662 introspection endpoint about them, as the MCP server client.
     /// </summary>
     public bool Opaque { get; }
+
+    /// <summary>
+    /// <c>--demo-dpop</c>: a token request with a DPoP proof gets a token bound to the proof's key (<c>cnf.jkt</c>), and
+    /// McpAuth accepts DPoP next to Bearer.
+    /// </summary>
+    public bool Dpop { get; }
 
     /// <summary>
     /// The client McpAuth's exchange stage authenticates as, with <c>--demo-exchange</c>: the MCP server itself, named by
@@ -132,6 +139,7 @@ public sealed class DemoAuthorizationServer : IDisposable
         ["McpAuth:StsAudience"] = Exchange ? ExchangeAudience : null,
         ["McpAuth:StsScopes:0"] = Exchange ? ReadScope : null,
         ["McpAuth:IntrospectionClientId"] = Opaque ? IntrospectionClientId : null,
+        ["McpAuth:Dpop"] = Dpop ? "allowed" : null,
         ["McpAuth:IntrospectionClientSecret"] = Opaque ? ExchangeClientSecret : null,
     };
 
@@ -200,11 +208,21 @@ public sealed class DemoAuthorizationServer : IDisposable
                     context.Metadata["registration_endpoint"] = Issuer + "/register";
                     context.Metadata["client_id_metadata_document_supported"] = true;
                     context.TokenEndpointAuthenticationMethods.Add(ClientAuthenticationMethods.None);
+                    if (Dpop)
+                    {
+                        context.Metadata["dpop_signing_alg_values_supported"] = new OpenIddictParameter(System.Collections.Immutable.ImmutableArray.Create<string?>("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"));
+                    }
+
                     return default;
                 }));
                 if (Exchange)
                 {
                     o.AddEventHandler<HandleTokenRequestContext>(b => b.UseScopedHandler<DemoTokenExchange>());
+                }
+
+                if (Dpop)
+                {
+                    DemoDpop.Register(o, Issuer + "/token", new McpAuth.Dpop.DpopProofValidator(Options.Create(new McpAuthOptions()), TimeProvider.System));
                 }
             });
     }
@@ -322,6 +340,7 @@ public sealed class DemoAuthorizationServer : IDisposable
             $"whoami needs the scope {ReadScope}; admin-action also needs {AdminScope} (step-up: 403 insufficient_scope, then re-authorize).",
             AutoApprove ? "Consent is given automatically (--demo-auto-approve)." : $"Clients send you to a consent page at {Issuer}/authorize: click Allow.",
             Exchange ? $"Token exchange is on (--demo-exchange): McpAuth exchanges every token for one with audience {ExchangeAudience}." : null,
+            Dpop ? "A token request with a DPoP proof gets a DPoP-bound token (--demo-dpop); McpAuth accepts DPoP next to Bearer." : null,
             Opaque ? $"Clients get opaque reference tokens (--demo-opaque): McpAuth introspects them at {Issuer}/introspect (RFC 7662)." : null,
             "",
             "Connect a real MCP client (it registers itself and opens the consent page):",

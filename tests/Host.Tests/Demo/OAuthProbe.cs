@@ -54,17 +54,32 @@ public sealed class OAuthProbe(DemoHost demo) : IDisposable
     /// <summary>Authorization code + PKCE on the auto-approving demo; returns the token response.</summary>
     public async Task<JsonElement> CodeFlowAsync(string clientId, string scope, string? resource = null)
     {
+        using var token = await CodeFlowResponseAsync(clientId, scope, resource);
+        token.StatusCode.Should().Be(HttpStatusCode.OK, await token.Content.ReadAsStringAsync());
+        return await token.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Authorization code + PKCE; the token request's response, with <paramref name="dpopProof"/> as its <c>DPoP</c> header when set.</summary>
+    public async Task<HttpResponseMessage> CodeFlowResponseAsync(string clientId, string scope, string? resource = null, string? dpopProof = null)
+    {
         var (verifier, challenge) = Pkce();
         using var authorization = await AuthorizeAsync(AuthorizationParameters(clientId, challenge, scope, resource ?? demo.Resource));
         authorization.StatusCode.Should().Be(HttpStatusCode.Found, await authorization.Content.ReadAsStringAsync());
         var code = Callback(authorization)["code"];
-        using var token = await TokenAsync(new()
+        using var request = new HttpRequestMessage(HttpMethod.Post, demo.Issuer + "/token")
         {
-            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code!, ["code_verifier"] = verifier,
-            ["redirect_uri"] = RedirectUri, ["resource"] = resource ?? demo.Resource,
-        });
-        token.StatusCode.Should().Be(HttpStatusCode.OK, await token.Content.ReadAsStringAsync());
-        return await token.Content.ReadFromJsonAsync<JsonElement>();
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code!, ["code_verifier"] = verifier,
+                ["redirect_uri"] = RedirectUri, ["resource"] = resource ?? demo.Resource,
+            }),
+        };
+        if (dpopProof is not null)
+        {
+            request.Headers.TryAddWithoutValidation("DPoP", dpopProof);
+        }
+
+        return await Http.SendAsync(request);
     }
 
     public static Dictionary<string, string?> Callback(HttpResponseMessage authorization)

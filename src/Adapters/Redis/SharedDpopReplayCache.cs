@@ -40,7 +40,9 @@ internal sealed class SharedDpopReplayCache(SharedCacheStore store, SharedCacheS
 
         try
         {
-            return await database.StringSetAsync(_prefix + jti, "1", lifetime, When.NotExists).WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+            // Redis keeps whole milliseconds and refuses PX 0: what is left of the window (perhaps less than one) is rounded up.
+            var ttl = TimeSpan.FromMilliseconds(Math.Ceiling(lifetime.TotalMilliseconds));
+            return await database.StringSetAsync(_prefix + jti, "1", ttl, When.NotExists).WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -30,6 +30,13 @@ public sealed class IntrospectionOptions
     /// <summary>How long a "not active" answer is reused, so a flood of one bad token costs one call. Default 10 s.</summary>
     public TimeSpan IntrospectionInactiveCacheTtl { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Most introspection calls in flight at once (default 32). Every distinct opaque token costs a call, so a flood of
+    /// made-up tokens would otherwise become as many outbound requests; past this bound a new token gets 503 at once
+    /// (cached answers are unaffected) instead of queuing.
+    /// </summary>
+    public int IntrospectionMaxConcurrency { get; set; } = 32;
+
     /// <summary>Most answers kept (0 switches the cache off). Default 10,000.</summary>
     public int IntrospectionCacheMaxEntries { get; set; } = 10_000;
 }

@@ -55,6 +55,11 @@ internal sealed class IntrospectionOptionsValidator(IOptions<McpAuthOptions> mcp
             failures.Add($"{K(nameof(options.IntrospectionTimeout))} must be between 0 and 1 minute.");
         }
 
+        if (options.IntrospectionMaxConcurrency < 1)
+        {
+            failures.Add($"{K(nameof(options.IntrospectionMaxConcurrency))} must be at least 1.");
+        }
+
         if (options.IntrospectionCacheMaxAge < TimeSpan.Zero || options.IntrospectionInactiveCacheTtl < TimeSpan.Zero || options.IntrospectionCacheMaxEntries < 0)
         {
             failures.Add($"{K(nameof(options.IntrospectionCacheMaxAge))}, {K(nameof(options.IntrospectionInactiveCacheTtl))} and {K(nameof(options.IntrospectionCacheMaxEntries))} must not be negative.");

@@ -30,6 +30,7 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
     private readonly OutboundUrlPolicy _urls;
     private readonly ILogger<TokenIntrospectionClient> _logger;
     private readonly string _clientId;
+    private readonly SemaphoreSlim _slots;
 
     /// <summary>Creates the client; <see cref="IssuerMetadataStore"/> supplies the discovered endpoint and the issuer.</summary>
     public TokenIntrospectionClient(
@@ -44,12 +45,34 @@ public sealed class TokenIntrospectionClient : ITokenIntrospector
         _urls = urls;
         _logger = logger;
         _clientId = mcpAuth.Value.IntrospectionClientId ?? string.Empty;
+        _slots = new SemaphoreSlim(Math.Max(1, _options.IntrospectionMaxConcurrency));
     }
+
+    /// <summary>Introspection calls in flight now.</summary>
+    public int InFlight => Math.Max(1, _options.IntrospectionMaxConcurrency) - _slots.CurrentCount;
 
     /// <inheritdoc />
     public async ValueTask<IntrospectionResult> IntrospectAsync(ParsedToken token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            // Never queue behind other tokens' calls: a flood of made-up tokens costs at most this many outbound requests.
+            return IntrospectionResult.Unavailable("Too many introspection calls are in flight.");
+        }
+
+        try
+        {
+            return await IntrospectCoreAsync(token, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async ValueTask<IntrospectionResult> IntrospectCoreAsync(ParsedToken token, CancellationToken cancellationToken)
+    {
         var metadata = await _issuer.GetAsync(cancellationToken).ConfigureAwait(false);
         if (metadata is null)
         {

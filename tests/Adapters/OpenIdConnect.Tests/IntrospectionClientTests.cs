@@ -376,6 +376,38 @@ public sealed class IntrospectionWireTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FloodOfDistinctTokens_AtMostMaxConcurrencyCallsInFlight_TheRestUnavailableAtOnce_ThenSlotsComeBack()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = 0;
+        _server.Respond = async context =>
+        {
+            Interlocked.Increment(ref arrived);
+            await release.Task.WaitAsync(context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            await FakeIntrospectionServer.Json(context, 200, """{"active":false}""");
+        };
+        using var client = Client(i => i.IntrospectionMaxConcurrency = 4);
+        await client.Store.GetAsync(CancellationToken.None);
+        var introspector = client.Get<TokenIntrospectionClient>();
+
+        var held = Enumerable.Range(0, 4).Select(i => Introspect(client, "held-" + i)).ToList();
+        while (Volatile.Read(ref arrived) < 4)
+        {
+            await Task.Delay(10);
+        }
+
+        var flood = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Introspect(client, "flood-" + i)));
+
+        flood.Should().AllBeEquivalentTo(IntrospectionResult.Unavailable("Too many introspection calls are in flight."));
+        introspector.InFlight.Should().Be(4);
+        release.SetResult();
+        (await Task.WhenAll(held)).Should().AllSatisfy(r => r.Status.Should().Be(PortStatus.Rejected));
+        introspector.InFlight.Should().Be(0);
+        (await Introspect(client, "after")).Status.Should().Be(PortStatus.Rejected, "the slots are free again");
+        Volatile.Read(ref arrived).Should().Be(5, "the 40 refused calls never reached the endpoint");
+    }
+
+    [Fact]
     public async Task SlowAnswer_IsUnavailableWithinTheTimeout()
     {
         _server.Respond = async context =>

@@ -18,6 +18,8 @@ public static class FaultMatrixDocument
         md.AppendLine();
         md.AppendLine("What an MCP client gets when a peer of McpAuth misbehaves: one cell per peer and fault, with the status, how long");
         md.AppendLine("the answer may take, and what happens once the fault is cleared.");
+        md.AppendLine("The `Introspection` rows send an opaque token (not a JWT), which McpAuth asks the issuer's RFC 7662 introspection");
+        md.AppendLine("endpoint about while that endpoint misbehaves; discovery and keys answer normally.");
         md.AppendLine();
         md.AppendLine("This file is generated. The table lives in `tests/Adapters/AspNetCore.Tests/FaultMatrix/FaultMatrixTable.cs`; each");
         md.AppendLine("cell is a `[Theory]` row named `<Peer>_<Fault>` of the `*FaultMatrixTests` classes there, which asserts that cell's");
@@ -30,15 +32,19 @@ public static class FaultMatrixDocument
         md.AppendLine();
         md.AppendLine("## Setup");
         md.AppendLine();
-        md.AppendLine("- **The app** embeds McpAuth as the README shows: `AddAuthentication().AddMcpAuth(...)` (which adds `AddOidcProvider()`");
-        md.AppendLine("  and `AddTokenExchange()`), `services.AddMcpAuth().AddKubernetesTokenReview()` for the API-server rows,");
+        md.AppendLine("- **The app** embeds McpAuth as the README shows: `AddAuthentication().AddMcpAuth(...)` (which adds `AddOidcProvider()`,");
+        md.AppendLine("  `AddTokenIntrospection()` and `AddTokenExchange()`), `services.AddMcpAuth().AddKubernetesTokenReview()` for the API-server rows,");
         md.AppendLine("  `MapMcp(\"/mcp\").RequireMcpAuth()` with the MCP SDK behind it, on a TestServer. The real adapters; no port is faked.");
-        md.AppendLine("  The client POSTs `tools/list` with a valid token (a new one per request unless a row says otherwise).");
-        md.AppendLine($"- **Settings** (the `McpAuth` section): `IssuerTimeout` = `StsTimeout` = `TokenReviewTimeout` = T = {s(MatrixSettings.Timeout)};");
+        md.AppendLine("  The client POSTs `tools/list` with a valid token (a new one per request unless a row says otherwise): a JWT the");
+        md.AppendLine("  issuer signed, or in the `Introspection` rows an opaque token (32 random bytes, base64url: an RFC 6750 b64token");
+        md.AppendLine("  without dots) with `IntrospectionClientId` and its secret set.");
+        md.AppendLine($"- **Settings** (the `McpAuth` section): `IssuerTimeout` = `StsTimeout` = `TokenReviewTimeout` = `IntrospectionTimeout` = T = {s(MatrixSettings.Timeout)};");
         md.AppendLine($"  `FailureBackoff` {s(MatrixSettings.FailureBackoff)}; `KeyRefreshInterval` {s(MatrixSettings.KeyRefreshInterval)};");
         md.AppendLine($"  `MetadataMaxAge` 1 h, {s(MatrixSettings.CachedMetadataMaxAge)} in the \"keys cached\" rows; `RetryAfterSeconds` {MatrixSettings.RetryAfterSeconds}.");
         md.AppendLine("- **The peer** (`FaultPeer`) is one Kestrel app on 127.0.0.1 serving OIDC discovery, a JWKS, an RFC 8693 token");
-        md.AppendLine("  endpoint (the discovered `token_endpoint`) and the kube-apiserver TokenReview endpoint (the kubeconfig's server). Each");
+        md.AppendLine("  endpoint (the discovered `token_endpoint`), an RFC 7662 introspection endpoint (the discovered `introspection_endpoint`,");
+        md.AppendLine("  answering `{\"active\":true,\"iss\":…,\"aud\":<resource>,\"scope\":\"read\",\"exp\":…}` to this server's client)");
+        md.AppendLine("  and the kube-apiserver TokenReview endpoint (the kubeconfig's server). Each");
         md.AppendLine("  has its own port, a TCP gate in front of the listener, so that one can refuse connections while the others answer;");
         md.AppendLine("  an HTTPS listener presents a self-signed certificate. Each is switched at runtime into one fault.");
         md.AppendLine();
@@ -50,6 +56,7 @@ public static class FaultMatrixDocument
         md.AppendLine("| JwksCached | JWKS: keys cached and past `MetadataMaxAge`, as above |");
         md.AppendLine("| Sts | STS token endpoint (`StsClientId`, `StsAudience` set; discovered `token_endpoint`); issuer fine |");
         md.AppendLine("| TokenReview | API server TokenReview (`ValidateToken`, kubeconfig pointing at the peer); issuer fine |");
+        md.AppendLine("| Introspection | RFC 7662 introspection endpoint, asked about an opaque token (`IntrospectionClientId` set; discovered `introspection_endpoint`); issuer fine |");
         md.AppendLine();
         md.AppendLine("| Fault | What the peer does |");
         md.AppendLine("|-------|--------------------|");
@@ -59,7 +66,7 @@ public static class FaultMatrixDocument
         md.AppendLine($"| Slow | the normal answer after {s(MatrixSettings.SlowDelay)}, just under T |");
         md.AppendLine("| GarbageJson | 200, `application/json`, a body that is not JSON |");
         md.AppendLine("| EmptyJson | (beyond the brief) 200 with `{}`: valid JSON, every required member missing |");
-        md.AppendLine($"| Oversized | 200, valid JSON past the adapter's limit, chunked: issuer documents {Kib(MatrixSettings.OversizedBytes(PeerRole.Jwks))} (limit 1 MiB), STS {Kib(MatrixSettings.OversizedBytes(PeerRole.Sts))} (limit 64 KiB), API server {Kib(MatrixSettings.OversizedBytes(PeerRole.ApiServer))} (limit 1 MiB) |");
+        md.AppendLine($"| Oversized | 200, valid JSON past the adapter's limit, chunked: issuer documents {Kib(MatrixSettings.OversizedBytes(PeerRole.Jwks))} (limit 1 MiB), STS {Kib(MatrixSettings.OversizedBytes(PeerRole.Sts))} (limit 64 KiB), introspection {Kib(MatrixSettings.OversizedBytes(PeerRole.Introspection))} (limit 64 KiB), API server {Kib(MatrixSettings.OversizedBytes(PeerRole.ApiServer))} (limit 1 MiB) |");
         md.AppendLine("| UntrustedTls | https with a self-signed certificate and no `CertificateAuthority` (DiscoveryCached: the issuer was trusted through `CertificateAuthority`, then presents a self-signed certificate) |");
         md.AppendLine("| Truncated | (beyond the brief) 200 with a `Content-Length`, half the body, then the connection is closed |");
         md.AppendLine($"| StalledBody | (beyond the brief) 200 with a `Content-Length`, half the body, then nothing until the peer closes ({s(MatrixSettings.PeerGivesUpAfter)}) |");
@@ -67,7 +74,8 @@ public static class FaultMatrixDocument
         md.AppendLine("Each row sends the faulted request, checks that the faulted peer was really met (it saw the request or the TLS");
         md.AppendLine("connection, or its port refused), clears the fault, and sends the next request `FailureBackoff` + 0.05 s later.");
         md.AppendLine("Every 503 carries `Retry-After: 5` and no `WWW-Authenticate`, and is the adapter's own answer naming the peer: no row");
-        md.AppendLine("lets an exception escape an adapter to `ExceptionGuardBehavior` (each asserts it).");
+        md.AppendLine("lets an exception escape an adapter to `ExceptionGuardBehavior` (each asserts it). No answer and no log line of the app");
+        md.AppendLine("contains the token; an introspection row also checks that the faulted call gave its concurrency slot back.");
         md.AppendLine();
 
         var faults = Enum.GetValues<Fault>();

@@ -12,7 +12,7 @@ public sealed class FaultMatrixDocumentTests
         var run = new[]
         {
             DiscoveryFaultMatrixTests.Rows, JwksFaultMatrixTests.Rows, DiscoveryCachedFaultMatrixTests.Rows, JwksCachedFaultMatrixTests.Rows,
-            StsFaultMatrixTests.Rows, TokenReviewFaultMatrixTests.Rows,
+            StsFaultMatrixTests.Rows, TokenReviewFaultMatrixTests.Rows, IntrospectionFaultMatrixTests.Rows,
         }.SelectMany(rows => ((IEnumerable<object[]>)rows).Select(row => (string)row[0])).ToList();
         run.Should().BeEquivalentTo(FaultMatrixTable.Cells.Select(c => c.Name), "every cell is a theory row of exactly one class");
     }

@@ -8,8 +8,9 @@ using Xunit.Abstractions;
 namespace McpAuth.AspNetCore.Tests.FaultMatrix;
 
 /// <summary>
-/// Runs one <see cref="Cell"/>: sets the fault on the peer, sends a valid token through the embedding app, asserts the
-/// status (and <c>Retry-After</c> on 503), the time bound, that the faulted peer was really asked, and the recovery.
+/// Runs one <see cref="Cell"/>: sets the fault on the peer, sends a valid token through the embedding app (an opaque one
+/// for <see cref="Peer.Introspection"/>), asserts the status (and <c>Retry-After</c> on 503), the time bound, that the
+/// token appears neither in the answer nor in the app's log, that the faulted peer was really asked, and the recovery.
 /// </summary>
 public static class FaultMatrixRunner
 {
@@ -49,7 +50,7 @@ public static class FaultMatrixRunner
 
         var answer = await app.SendAsync(token);
         log.Add("faulted " + answer);
-        AssertAnswer(cell, answer);
+        AssertAnswer(cell, answer, app, token);
         app.Store.Fetches.Should().BeGreaterThan(0, "the request made the first fetch");
         AssertAsked(cell, peer);
 
@@ -67,7 +68,7 @@ public static class FaultMatrixRunner
             MetadataMaxAge = MatrixSettings.CachedMetadataMaxAge,
             CertificateAuthority = tlsIssuer ? peer.CaPemPath : null,
         });
-        var warm = await WarmWithTokenAsync(app, peer, log);
+        var warm = await WarmWithTokenAsync(app, () => app.Token(peer), log);
         warm.Status.Should().Be(HttpStatusCode.OK, "the keys are cached before the fault");
         var cached = app.Store.Current!;
         var fetches = app.Store.Fetches;
@@ -99,9 +100,10 @@ public static class FaultMatrixRunner
         ended.Should().BeTrue("the background refresh ends (fails or succeeds) within IssuerTimeout");
 
         // What clients get once the refresh has run (or not), while the fault lasts.
-        var answer = await app.SendAsync(app.Token(peer));
+        var token = app.Token(peer);
+        var answer = await app.SendAsync(token);
         log.Add("faulted " + answer);
-        AssertAnswer(cell, answer);
+        AssertAnswer(cell, answer, app, token);
 
         switch (cell.Recovery)
         {
@@ -139,7 +141,7 @@ public static class FaultMatrixRunner
         refreshed.Should().BeTrue("once the issuer answers again, the next refresh replaces the stale keys");
     }
 
-    // The issuer is fine; the exchange or the review fails.
+    // The issuer is fine; the exchange, the review or the introspection fails.
     private static async Task DownstreamAsync(Cell cell, FaultPeer peer, List<string> log)
     {
         var tls = cell.Fault == Fault.UntrustedTls;
@@ -151,30 +153,37 @@ public static class FaultMatrixRunner
         var kubeconfig = cell.Peer == Peer.TokenReview ? peer.WriteKubeconfig(Path.Combine(Path.GetTempPath(), $"mcpauth-fault-{Guid.NewGuid():N}.yaml")) : null;
         try
         {
-            await using var app = await MatrixApp.StartAsync(new MatrixConfig { Issuer = peer.Issuer, Exchange = cell.Peer == Peer.Sts, Kubeconfig = kubeconfig });
+            await using var app = await MatrixApp.StartAsync(new MatrixConfig
+            {
+                Issuer = peer.Issuer, Exchange = cell.Peer == Peer.Sts, Kubeconfig = kubeconfig, Introspection = cell.Peer == Peer.Introspection,
+            });
             if (tls)
             {
                 // The fault is there from the start: the first token meets it too (and warms the issuer fetch and the TLS client).
-                var warm = await app.SendAsync(app.Token(peer));
+                var warm = await app.SendAsync(NewToken(cell, app, peer));
                 log.Add("first " + warm);
                 ((int)warm.Status).Should().Be(cell.Status);
                 peer.ResetCounters();
             }
             else
             {
-                var warm = await WarmWithTokenAsync(app, peer, log);
-                warm.Status.Should().Be(HttpStatusCode.OK, "issuer, exchange and review work before the fault");
+                var warm = await WarmWithTokenAsync(app, () => NewToken(cell, app, peer), log);
+                warm.Status.Should().Be(HttpStatusCode.OK, "issuer, exchange, review and introspection work before the fault");
                 peer.Set(cell.Role, cell.Fault);
                 peer.ResetCounters();
             }
 
             var calls = PortCalls(app, cell.Peer);
-            var token = app.Token(peer); // another token: no cached exchange or review answers it
+            var token = NewToken(cell, app, peer); // another token: no cached exchange, review or introspection answers it
             var answer = await app.SendAsync(token);
             log.Add("faulted " + answer);
-            AssertAnswer(cell, answer);
+            AssertAnswer(cell, answer, app, token);
             PortCalls(app, cell.Peer).Should().BeGreaterThan(calls, "the adapter called the faulted peer");
             AssertAsked(cell, peer);
+            if (cell.Peer == Peer.Introspection)
+            {
+                app.App.Services.GetRequiredService<TokenIntrospectionClient>().InFlight.Should().Be(0, "the faulted call gave its slot back");
+            }
 
             await RecoverAsync(cell, peer, app, token, log);
         }
@@ -201,7 +210,7 @@ public static class FaultMatrixRunner
                 break;
             case Recovery.Nothing:
                 peer.Clear(cell.Role);
-                var again = await app.SendAsync(app.Token(peer));
+                var again = await app.SendAsync(NewToken(cell, app, peer));
                 log.Add("again " + again);
                 again.Status.Should().Be(HttpStatusCode.OK);
                 break;
@@ -212,14 +221,18 @@ public static class FaultMatrixRunner
         }
     }
 
+    // A new token of the kind the row's peer is asked about: opaque for introspection, else a JWT the issuer signed.
+    private static string NewToken(Cell cell, MatrixApp app, FaultPeer peer) =>
+        cell.Peer == Peer.Introspection ? FaultPeer.OpaqueToken() : app.Token(peer);
+
     // Before the fault: a valid token through every peer. On a loaded machine a first fetch can outlast the 1 s timeouts;
     // that is not what a row tests, so the warm-up (only) is tried again after FailureBackoff.
-    private static async Task<Answer> WarmWithTokenAsync(MatrixApp app, FaultPeer peer, List<string> log)
+    private static async Task<Answer> WarmWithTokenAsync(MatrixApp app, Func<string> newToken, List<string> log)
     {
         Answer warm = null!;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            warm = await app.SendAsync(app.Token(peer));
+            warm = await app.SendAsync(newToken());
             log.Add("warm " + warm);
             if (warm.Status == HttpStatusCode.OK)
             {
@@ -239,10 +252,12 @@ public static class FaultMatrixRunner
         answer.Status.Should().Be(HttpStatusCode.Unauthorized);
     }
 
-    private static void AssertAnswer(Cell cell, Answer answer)
+    private static void AssertAnswer(Cell cell, Answer answer, MatrixApp app, string token)
     {
         var (min, max, _) = MatrixSettings.Interval(cell.Bound);
         ((int)answer.Status).Should().Be(cell.Status, $"{cell.Name}: {answer}");
+        answer.Body.Should().NotContain(token, "the answer never echoes the token");
+        app.Logs.Contain(token).Should().BeFalse("no token is ever logged");
         answer.Elapsed.Should().BeGreaterThanOrEqualTo(min, $"{cell.Name}: {answer}").And.BeLessThanOrEqualTo(max, $"{cell.Name}: {answer}");
         if (cell.Status == 503)
         {
@@ -276,9 +291,12 @@ public static class FaultMatrixRunner
     /// <summary>The description of ExceptionGuardBehavior's 503 (the adapters' own say which peer is unavailable).</summary>
     public const string GuardDescription = "Authentication is temporarily unavailable";
 
-    private static long PortCalls(MatrixApp app, Peer peer) => peer == Peer.Sts
-        ? ((CachingTokenExchangeClient)app.App.Services.GetRequiredService<ITokenExchangeClient>()).Exchanges
-        : ((CachingTokenReviewClient)app.App.Services.GetRequiredService<ITokenReviewClient>()).Reviews;
+    private static long PortCalls(MatrixApp app, Peer peer) => peer switch
+    {
+        Peer.Sts => ((CachingTokenExchangeClient)app.App.Services.GetRequiredService<ITokenExchangeClient>()).Exchanges,
+        Peer.Introspection => ((CachingTokenIntrospector)app.App.Services.GetRequiredService<ITokenIntrospector>()).Introspections,
+        _ => ((CachingTokenReviewClient)app.App.Services.GetRequiredService<ITokenReviewClient>()).Reviews,
+    };
 
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan within)
     {

@@ -20,6 +20,12 @@ public enum Peer
 
     /// <summary>API server TokenReview (<c>ValidateToken</c> on, kubeconfig pointing at the peer).</summary>
     TokenReview,
+
+    /// <summary>
+    /// RFC 7662 introspection endpoint (<c>IntrospectionClientId</c> set, discovered <c>introspection_endpoint</c>) asked
+    /// about an opaque token; issuer fine.
+    /// </summary>
+    Introspection,
 }
 
 /// <summary>How the peer misbehaves.</summary>
@@ -102,6 +108,7 @@ public sealed record Cell(Peer Peer, Fault Fault, int Status, Bound Bound, Recov
         Peer.Discovery or Peer.DiscoveryCached => PeerRole.Discovery,
         Peer.Jwks or Peer.JwksCached => PeerRole.Jwks,
         Peer.Sts => PeerRole.Sts,
+        Peer.Introspection => PeerRole.Introspection,
         _ => PeerRole.ApiServer,
     };
 }
@@ -182,6 +189,17 @@ public static class FaultMatrixTable
         new(Peer.TokenReview, Fault.UntrustedTls, 503, Bound.Instant, Recovery.ByConfiguration, "kubeconfig server on https, no certificate-authority"),
         new(Peer.TokenReview, Fault.Truncated, 503, Bound.Instant, Recovery.NextRequest, "a body cut short: unavailable"),
         new(Peer.TokenReview, Fault.StalledBody, 503, Bound.OneTimeout, Recovery.NextRequest, "TokenReviewTimeout covers the body (read inside the send)"),
+
+        new(Peer.Introspection, Fault.Refused, 503, Bound.Instant, Recovery.NextRequest, "unavailable answers are not cached: the same opaque token is asked about again"),
+        new(Peer.Introspection, Fault.Http500, 503, Bound.Instant, Recovery.NextRequest, "any status but 200: unavailable"),
+        new(Peer.Introspection, Fault.Hang, 503, Bound.OneTimeout, Recovery.NextRequest, "IntrospectionTimeout"),
+        new(Peer.Introspection, Fault.Slow, 200, Bound.Slow, Recovery.Nothing, "within IntrospectionTimeout"),
+        new(Peer.Introspection, Fault.GarbageJson, 503, Bound.Instant, Recovery.NextRequest, "not JSON: unavailable"),
+        new(Peer.Introspection, Fault.EmptyJson, 503, Bound.Instant, Recovery.NextRequest, "no boolean active: unavailable, never read as not active (401)"),
+        new(Peer.Introspection, Fault.Oversized, 503, Bound.Instant, Recovery.NextRequest, "over the 64 KiB introspection limit: the read stops at it"),
+        new(Peer.Introspection, Fault.UntrustedTls, 503, Bound.Instant, Recovery.ByConfiguration, "introspection_endpoint on https (self-signed); CertificateAuthority would trust it"),
+        new(Peer.Introspection, Fault.Truncated, 503, Bound.Instant, Recovery.NextRequest, "a body cut short: unavailable"),
+        new(Peer.Introspection, Fault.StalledBody, 503, Bound.OneTimeout, Recovery.NextRequest, "IntrospectionTimeout covers the body"),
     ];
 
     public static Cell Get(string name) => Cells.Single(c => c.Name == name);

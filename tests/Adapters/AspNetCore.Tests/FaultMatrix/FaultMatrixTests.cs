@@ -114,3 +114,13 @@ public sealed class TokenReviewFaultMatrixTests(FaultPeerFixture fixture, ITestO
     [MemberData(nameof(Rows))]
     public Task Row(string cell) => FaultMatrixRunner.RunAsync(FaultMatrixTable.Get(cell), fixture.Peer, output);
 }
+
+/// <summary>The RFC 7662 introspection endpoint fails for an opaque token; the issuer is fine.</summary>
+public sealed class IntrospectionFaultMatrixTests(FaultPeerFixture fixture, ITestOutputHelper output) : IClassFixture<FaultPeerFixture>
+{
+    public static TheoryData<string> Rows => FaultMatrixTable.Rows(Peer.Introspection);
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public Task Row(string cell) => FaultMatrixRunner.RunAsync(FaultMatrixTable.Get(cell), fixture.Peer, output);
+}

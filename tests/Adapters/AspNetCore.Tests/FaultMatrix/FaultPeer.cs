@@ -14,7 +14,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace McpAuth.AspNetCore.Tests.FaultMatrix;
 
-/// <summary>The four services McpAuth calls, all served by one <see cref="FaultPeer"/>.</summary>
+/// <summary>The five services McpAuth calls, all served by one <see cref="FaultPeer"/>.</summary>
 public enum PeerRole
 {
     /// <summary><c>/.well-known/openid-configuration</c> and <c>/.well-known/oauth-authorization-server</c>.</summary>
@@ -28,11 +28,15 @@ public enum PeerRole
 
     /// <summary><c>/apis/authentication.k8s.io/v1/tokenreviews</c> (and <c>/version</c>), the kubeconfig's server.</summary>
     ApiServer,
+
+    /// <summary><c>/introspect</c>, the RFC 7662 <c>introspection_endpoint</c> the discovery document publishes.</summary>
+    Introspection,
 }
 
 /// <summary>
 /// One programmable misbehaving peer: a Kestrel app on 127.0.0.1 that serves OIDC discovery, a JWKS, an RFC 8693 token
-/// endpoint and the kube-apiserver TokenReview endpoint, each switchable at runtime into one <see cref="Fault"/>.
+/// endpoint, an RFC 7662 introspection endpoint and the kube-apiserver TokenReview endpoint, each switchable at runtime
+/// into one <see cref="Fault"/>.
 /// <list type="bullet">
 /// <item>Each role has its own URL: a <see cref="TcpGate"/> in front of the one plain-http listener, so one role can
 /// refuse connections while the others answer.</item>
@@ -45,6 +49,12 @@ public enum PeerRole
 public sealed class FaultPeer : IAsyncDisposable
 {
     public const string ServerToken = "server-sa-token";
+
+    /// <summary>The client McpAuth introspects as (<c>IntrospectionClientId</c>, <c>IntrospectionClientSecret</c>).</summary>
+    public const string IntrospectionClientId = "mcp-server";
+
+    /// <summary>The secret of <see cref="IntrospectionClientId"/>.</summary>
+    public const string IntrospectionClientSecret = "introspection-secret";
 
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<PeerRole, Fault> _faults = new();
@@ -220,6 +230,12 @@ public sealed class FaultPeer : IAsyncDisposable
         return TestKeys.Sign(Keys.Rsa, "RS256", claims, kid: Keys.Rsa.KeyId);
     }
 
+    /// <summary>
+    /// A new opaque token (an RFC 6750 b64token without dots: 32 random bytes, base64url), which the introspection role
+    /// says is active for <see cref="MatrixApp.Resource"/>.
+    /// </summary>
+    public static string OpaqueToken() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+
     /// <summary>A kubeconfig whose one context's server is the API server role's URL (as it is now).</summary>
     public string WriteKubeconfig(string path)
     {
@@ -253,6 +269,7 @@ public sealed class FaultPeer : IAsyncDisposable
         "/jwks" => PeerRole.Jwks,
         "/token" => PeerRole.Sts,
         "/apis/authentication.k8s.io/v1/tokenreviews" or "/version" => PeerRole.ApiServer,
+        "/introspect" => PeerRole.Introspection,
         _ => null,
     };
 
@@ -346,6 +363,7 @@ public sealed class FaultPeer : IAsyncDisposable
                     ["issuer"] = $"{context.Request.Scheme}://{context.Request.Host}",
                     ["jwks_uri"] = UrlFor(PeerRole.Jwks) + "/jwks",
                     ["token_endpoint"] = UrlFor(PeerRole.Sts) + "/token",
+                    ["introspection_endpoint"] = UrlFor(PeerRole.Introspection) + "/introspect",
                     ["response_types_supported"] = new JsonArray("code"),
                     ["subject_types_supported"] = new JsonArray("public"),
                     ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
@@ -363,6 +381,24 @@ public sealed class FaultPeer : IAsyncDisposable
                     ["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token",
                     ["token_type"] = "Bearer",
                     ["expires_in"] = 300,
+                };
+            case PeerRole.Introspection:
+                // Only this server's own client, with a token in the form, gets an answer about it (RFC 7662 §2.1).
+                var form = await context.Request.ReadFormAsync(context.RequestAborted);
+                var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{IntrospectionClientId}:{IntrospectionClientSecret}"));
+                if (context.Request.Headers.Authorization != "Basic " + basic || string.IsNullOrEmpty(form["token"]))
+                {
+                    context.Response.StatusCode = 401;
+                    return new JsonObject { ["error"] = "invalid_client" };
+                }
+
+                return new JsonObject
+                {
+                    ["active"] = true,
+                    ["iss"] = Issuer,
+                    ["aud"] = MatrixApp.Resource,
+                    ["scope"] = "read",
+                    ["exp"] = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeSeconds(),
                 };
             default:
                 if (context.Request.Path == "/version")

@@ -20,6 +20,9 @@ public sealed record MatrixConfig
     /// <summary>RFC 8693 exchange on (<c>StsClientId</c>, <c>StsAudience</c>; the token endpoint is discovered).</summary>
     public bool Exchange { get; init; }
 
+    /// <summary>RFC 7662 introspection of opaque tokens on (<c>IntrospectionClientId</c>, its secret; the endpoint is discovered).</summary>
+    public bool Introspection { get; init; }
+
     /// <summary>TokenReview on: <c>ValidateToken</c>, <c>AddKubernetesTokenReview()</c>, this kubeconfig.</summary>
     public string? Kubeconfig { get; init; }
 
@@ -30,7 +33,7 @@ public sealed record MatrixConfig
 
 /// <summary>
 /// An app that embeds McpAuth the way the README shows, with the real adapters and nothing faked:
-/// <c>AddAuthentication().AddMcpAuth(...)</c> (which adds <c>AddOidcProvider()</c> and <c>AddTokenExchange()</c>),
+/// <c>AddAuthentication().AddMcpAuth(...)</c> (which adds <c>AddOidcProvider()</c>, <c>AddTokenExchange()</c> and <c>AddTokenIntrospection()</c>),
 /// <c>services.AddMcpAuth().AddKubernetesTokenReview()</c> for TokenReview, <c>MapMcp("/mcp").RequireMcpAuth()</c>, the
 /// official MCP SDK behind it, settings from the <c>McpAuth</c> configuration section. On a TestServer.
 /// </summary>
@@ -39,10 +42,11 @@ public sealed class MatrixApp : IAsyncDisposable
     public const string ServerUrl = "https://mcp.example.com";
     public const string Resource = ServerUrl + "/mcp";
 
-    private MatrixApp(WebApplication app, MatrixConfig config)
+    private MatrixApp(WebApplication app, MatrixConfig config, LogLines logs)
     {
         App = app;
         Config = config;
+        Logs = logs;
         Client = app.GetTestClient();
     }
 
@@ -52,6 +56,9 @@ public sealed class MatrixApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>What the app logged: McpAuth's categories at every level, the others from Information.</summary>
+    public LogLines Logs { get; }
+
     /// <summary>The issuer adapter's store (public API): its fetch counter and snapshot show what ran behind a 200.</summary>
     public IssuerMetadataStore Store => App.Services.GetRequiredService<IssuerMetadataStore>();
 
@@ -59,6 +66,9 @@ public sealed class MatrixApp : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        var logs = new LogLines();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.AddFilter<LogLines>("McpAuth", LogLevel.Trace);
         builder.WebHost.UseTestServer();
         var settings = new Dictionary<string, string?>
         {
@@ -67,7 +77,13 @@ public sealed class MatrixApp : IAsyncDisposable
             ["McpAuth:KeyRefreshInterval"] = C(MatrixSettings.KeyRefreshInterval),
             ["McpAuth:StsTimeout"] = C(MatrixSettings.Timeout),
             ["McpAuth:TokenReviewTimeout"] = C(MatrixSettings.Timeout),
+            ["McpAuth:IntrospectionTimeout"] = C(MatrixSettings.Timeout),
         };
+        if (config.Introspection)
+        {
+            settings["McpAuth:IntrospectionClientSecret"] = FaultPeer.IntrospectionClientSecret;
+        }
+
         if (config.MetadataMaxAge is { } maxAge)
         {
             settings["McpAuth:MetadataMaxAge"] = C(maxAge);
@@ -94,6 +110,11 @@ public sealed class MatrixApp : IAsyncDisposable
                 o.StsAudience = "kubernetes";
             }
 
+            if (config.Introspection)
+            {
+                o.IntrospectionClientId = FaultPeer.IntrospectionClientId;
+            }
+
             o.ValidateToken = config.Kubeconfig is not null;
         }, http => http.ServerUrl = ServerUrl);
         if (config.Kubeconfig is not null)
@@ -113,7 +134,7 @@ public sealed class MatrixApp : IAsyncDisposable
         app.MapMcp("/mcp").RequireMcpAuth();
         app.MapMcpAuthMetadata();
         await app.StartAsync();
-        return new MatrixApp(app, config);
+        return new MatrixApp(app, config, logs);
     }
 
     /// <summary>A token the peer's issuer signed for this app's resource.</summary>
@@ -137,6 +158,42 @@ public sealed class MatrixApp : IAsyncDisposable
     }
 
     private static string C(TimeSpan t) => t.ToString("c", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Every line the app logged (message and exception), to check that no token is ever written.</summary>
+public sealed class LogLines : ILoggerProvider
+{
+    private readonly List<string> _lines = [];
+
+    /// <summary>True when a line logged so far contains <paramref name="value"/>.</summary>
+    public bool Contain(string value)
+    {
+        lock (_lines)
+        {
+            return _lines.Exists(line => line.Contains(value, StringComparison.Ordinal));
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogLines lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines._lines)
+            {
+                lines._lines.Add(formatter(state, exception) + " " + exception);
+            }
+        }
+    }
 }
 
 /// <summary>What the client got.</summary>

@@ -3,7 +3,7 @@ namespace McpAuth.AspNetCore.Tests.FaultMatrix;
 /// <summary>The settings every fault-matrix app runs with, and the time bounds derived from them.</summary>
 public static class MatrixSettings
 {
-    /// <summary><c>IssuerTimeout</c>, <c>StsTimeout</c> and <c>TokenReviewTimeout</c> (T).</summary>
+    /// <summary><c>IssuerTimeout</c>, <c>StsTimeout</c>, <c>TokenReviewTimeout</c> and <c>IntrospectionTimeout</c> (T).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
 
     /// <summary><c>FailureBackoff</c> (default 2 s).</summary>
@@ -36,11 +36,15 @@ public static class MatrixSettings
     /// <summary>The STS adapter's limit (<c>StsTokenExchangeClient.MaxResponseBytes</c>, private).</summary>
     public const int StsResponseLimit = 64 * 1024;
 
+    /// <summary>The introspection adapter's limit (<c>TokenIntrospectionClient.MaxResponseBytes</c>).</summary>
+    public const int IntrospectionResponseLimit = McpAuth.OpenIdConnect.TokenIntrospectionClient.MaxResponseBytes;
+
     /// <summary>The size of a <see cref="Fault.Oversized"/> answer: past the adapter's limit (the API server has none, so 8 MiB).</summary>
     public static int OversizedBytes(PeerRole role) => role switch
     {
         PeerRole.Discovery or PeerRole.Jwks => IssuerDocumentLimit + (64 * 1024),
         PeerRole.Sts => StsResponseLimit + (16 * 1024),
+        PeerRole.Introspection => IntrospectionResponseLimit + (16 * 1024),
         _ => 8 * 1024 * 1024,
     };
 

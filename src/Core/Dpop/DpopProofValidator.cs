@@ -21,7 +21,13 @@ public sealed class DpopProofValidator
     public const int MaxProofLength = 8 * 1024;
 
     private static readonly HashSet<string> PrivateMembers = new(StringComparer.Ordinal) { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
+    private const int MaxKeysKept = 4096;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    // A client signs every proof with the same key: the key parsed from one proof's header is reused for the next one with
+    // the same header JWK (exact text), so the EC or RSA key is imported once, not per request. Bounded: when full, it
+    // starts over (a flood of fresh keys costs what it cost without the memo).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonWebKey> _keys = new(StringComparer.Ordinal);
     private readonly HashSet<string> _algorithms;
     private readonly TimeSpan _lifetime;
     private readonly TimeProvider _time;
@@ -150,7 +156,7 @@ public sealed class DpopProofValidator
     public static string Ath(string accessToken) => Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)));
 
     // The jwk header as a public RSA or EC key; null when absent, symmetric, or carrying a private member.
-    private static JsonWebKey? PublicKey(string proof)
+    private JsonWebKey? PublicKey(string proof)
     {
         var header = Base64UrlEncoder.DecodeBytes(proof[..proof.IndexOf('.', StringComparison.Ordinal)]);
         using var document = JsonDocument.Parse(header);
@@ -167,8 +173,25 @@ public sealed class DpopProofValidator
             }
         }
 
-        var key = new JsonWebKey(jwk.GetRawText());
-        return key.Kty is JsonWebAlgorithmsKeyTypes.RSA or JsonWebAlgorithmsKeyTypes.EllipticCurve ? key : null;
+        var text = jwk.GetRawText();
+        if (_keys.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var key = new JsonWebKey(text);
+        if (key.Kty is not (JsonWebAlgorithmsKeyTypes.RSA or JsonWebAlgorithmsKeyTypes.EllipticCurve))
+        {
+            return null;
+        }
+
+        if (_keys.Count >= MaxKeysKept)
+        {
+            _keys.Clear();
+        }
+
+        _keys[text] = key;
+        return key;
     }
 
     // RFC 9449 §4.3: htu matches the request URI ignoring query and fragment, after RFC 3986 §6.2.2/§6.2.3 normalization

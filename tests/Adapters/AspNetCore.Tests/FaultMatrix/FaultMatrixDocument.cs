@@ -63,7 +63,7 @@ public static class FaultMatrixDocument
         md.AppendLine("| Refused | its port is bound but not listening: connection refused |");
         md.AppendLine("| Http500 | HTTP 500 |");
         md.AppendLine($"| Hang | no response headers until the client gives up (or {s(MatrixSettings.PeerGivesUpAfter)}) |");
-        md.AppendLine($"| Slow | the normal answer after {s(MatrixSettings.SlowDelay)}, just under T |");
+        md.AppendLine($"| Slow | the normal answer after {s(MatrixSettings.SlowDelay)}, within T |");
         md.AppendLine("| GarbageJson | 200, `application/json`, a body that is not JSON |");
         md.AppendLine("| EmptyJson | (beyond the brief) 200 with `{}`: valid JSON, every required member missing |");
         md.AppendLine($"| Oversized | 200, valid JSON past the adapter's limit, chunked: issuer documents {Kib(MatrixSettings.OversizedBytes(PeerRole.Jwks))} (limit 1 MiB), STS {Kib(MatrixSettings.OversizedBytes(PeerRole.Sts))} (limit 64 KiB), introspection {Kib(MatrixSettings.OversizedBytes(PeerRole.Introspection))} (limit 64 KiB), API server {Kib(MatrixSettings.OversizedBytes(PeerRole.ApiServer))} (limit 1 MiB) |");

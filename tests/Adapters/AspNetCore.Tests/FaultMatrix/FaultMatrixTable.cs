@@ -40,7 +40,7 @@ public enum Fault
     /// <summary>No response headers until the client gives up (or 3 × T).</summary>
     Hang,
 
-    /// <summary>The normal answer after 0.7 s: just under T.</summary>
+    /// <summary>The normal answer after T / 2: slow, but within T.</summary>
     Slow,
 
     /// <summary>200, <c>application/json</c>, a body that is not JSON.</summary>

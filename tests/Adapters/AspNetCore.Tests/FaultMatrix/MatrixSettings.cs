@@ -15,8 +15,8 @@ public static class MatrixSettings
     /// <summary><c>MetadataMaxAge</c> of the rows with cached keys (default 1 h, which the other rows keep).</summary>
     public static readonly TimeSpan CachedMetadataMaxAge = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long a <see cref="Fault.Slow"/> peer waits before it answers: just under T.</summary>
-    public static readonly TimeSpan SlowDelay = TimeSpan.FromMilliseconds(700);
+    /// <summary>How long a <see cref="Fault.Slow"/> peer waits before it answers: T / 2, well under T (0.7 s left the answer 0.3 s of slack, which a loaded 2-core machine sometimes used up).</summary>
+    public static readonly TimeSpan SlowDelay = TimeSpan.FromMilliseconds(500);
 
     /// <summary>When a hanging or stalled peer gives up by itself (answers, or closes the connection): 3 × T.</summary>
     public static readonly TimeSpan PeerGivesUpAfter = TimeSpan.FromSeconds(3);

@@ -49,4 +49,19 @@ public sealed class PeerWarningRateTests
         logs.Entries.Where(e => e.Id.Id == 1002).Should().ContainSingle()
             .Which.Message.Should().Be("Stage TokenExchange could not reach its peer: HTTP 503.");
     }
+
+    [Fact]
+    public void LogRate_OncePerIntervalPerLoggerAndKey()
+    {
+        using var factory = LoggerFactory.Create(_ => { });
+        var one = factory.CreateLogger("one");
+        var two = factory.CreateLogger("two");
+
+        McpAuth.Diagnostics.LogRate.Allow(one, "k", TimeSpan.FromHours(1)).Should().BeTrue();
+        McpAuth.Diagnostics.LogRate.Allow(one, "k", TimeSpan.FromHours(1)).Should().BeFalse("within the interval");
+        McpAuth.Diagnostics.LogRate.Allow(one, "other", TimeSpan.FromHours(1)).Should().BeTrue("another key");
+        McpAuth.Diagnostics.LogRate.Allow(two, "k", TimeSpan.FromHours(1)).Should().BeTrue("another logger");
+        McpAuth.Diagnostics.LogRate.Allow(one, "z", TimeSpan.Zero).Should().BeTrue();
+        McpAuth.Diagnostics.LogRate.Allow(one, "z", TimeSpan.Zero).Should().BeTrue("a zero interval lets every line through");
+    }
 }

@@ -5,8 +5,17 @@ namespace McpAuth.Kubernetes;
 /// <summary>Kubernetes adapter log messages (event ids 202x). None takes a token or a credential.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(2020, LogLevel.Warning, "TokenReview on context '{Context}' failed: {Reason}.")]
-    public static partial void ReviewFailed(ILogger logger, string context, string reason);
+    [LoggerMessage(2020, LogLevel.Warning, "TokenReview on context '{Context}' failed: {Reason}.", EventName = "ReviewFailed")]
+    private static partial void ReviewFailedCore(ILogger logger, string context, string reason);
+
+    /// <summary>At most one line per context per 10 s (<see cref="McpAuth.Diagnostics.LogRate"/>): an API server that is down under load is not one warning per request.</summary>
+    public static void ReviewFailed(ILogger logger, string context, string reason)
+    {
+        if (McpAuth.Diagnostics.LogRate.Allow(logger, "review:" + context))
+        {
+            ReviewFailedCore(logger, context, reason);
+        }
+    }
 
     [LoggerMessage(2021, LogLevel.Information, "Loaded kubeconfig with contexts [{Contexts}], current '{Current}'.")]
     public static partial void KubeconfigLoaded(ILogger logger, string contexts, string current);

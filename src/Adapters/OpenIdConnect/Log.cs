@@ -17,11 +17,29 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Debug, "Token rejected by the issuer check (kid {Kid}): {Reason}.")]
     public static partial void TokenRejected(ILogger logger, string? kid, string reason);
 
-    [LoggerMessage(2020, LogLevel.Warning, "Token introspection at {Endpoint} failed: {Reason}.")]
-    public static partial void IntrospectionFailed(ILogger logger, string endpoint, string reason);
+    [LoggerMessage(2012, LogLevel.Warning, "Token introspection at {Endpoint} failed: {Reason}.", EventName = "IntrospectionFailed")]
+    private static partial void IntrospectionFailedCore(ILogger logger, string endpoint, string reason);
 
-    [LoggerMessage(2010, LogLevel.Warning, "Token exchange at {Endpoint} failed: {Reason}.")]
-    public static partial void ExchangeFailed(ILogger logger, string endpoint, string reason);
+    [LoggerMessage(2010, LogLevel.Warning, "Token exchange at {Endpoint} failed: {Reason}.", EventName = "ExchangeFailed")]
+    private static partial void ExchangeFailedCore(ILogger logger, string endpoint, string reason);
+
+    /// <summary>At most one line per endpoint per 10 s (<see cref="McpAuth.Diagnostics.LogRate"/>): a token service that is down under load is not one warning per request.</summary>
+    public static void ExchangeFailed(ILogger logger, string endpoint, string reason)
+    {
+        if (McpAuth.Diagnostics.LogRate.Allow(logger, "exchange:" + endpoint))
+        {
+            ExchangeFailedCore(logger, endpoint, reason);
+        }
+    }
+
+    /// <summary>At most one line per endpoint per 10 s, like <see cref="ExchangeFailed"/>.</summary>
+    public static void IntrospectionFailed(ILogger logger, string endpoint, string reason)
+    {
+        if (McpAuth.Diagnostics.LogRate.Allow(logger, "introspection:" + endpoint))
+        {
+            IntrospectionFailedCore(logger, endpoint, reason);
+        }
+    }
 
     [LoggerMessage(2011, LogLevel.Information, "Token exchange at {Endpoint} refused the subject token: HTTP {Status}, error '{Error}'.")]
     public static partial void ExchangeRefused(ILogger logger, string endpoint, int status, string? error);

@@ -11,27 +11,17 @@ internal static partial class Log
     [LoggerMessage(1002, LogLevel.Warning, "Stage {Stage} could not reach its peer: {Reason}.", EventName = "PeerUnavailable")]
     private static partial void PeerUnavailableCore(ILogger logger, string stage, string? reason);
 
-    /// <summary>The shortest time between two "could not reach its peer" warnings of one stage (per logger).</summary>
-    public static readonly TimeSpan PeerWarningInterval = TimeSpan.FromSeconds(10);
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ILogger, System.Collections.Concurrent.ConcurrentDictionary<string, long>> PeerWarnings = new();
-
     /// <summary>
     /// One sentence whether or not the adapter's reason already ends with a full stop; at most one per stage per
-    /// <see cref="PeerWarningInterval"/>, so an outage at 1,000 requests a second is not 1,000 warnings a second (every
-    /// such request is still counted, in the refusal summary and the <c>mcpauth.outcomes</c> metric).
+    /// <see cref="LogRate.DefaultInterval"/>, so an outage at 1,000 requests a second is not 1,000 warnings a second
+    /// (every such request is still counted, in the refusal summary and the <c>mcpauth.outcomes</c> metric).
     /// </summary>
     public static void PeerUnavailable(ILogger logger, string stage, string? reason)
     {
-        var next = PeerWarnings.GetValue(logger, static _ => new(StringComparer.Ordinal));
-        var now = Environment.TickCount64;
-        var due = next.GetOrAdd(stage, now);
-        if (now < due || !next.TryUpdate(stage, now + (long)PeerWarningInterval.TotalMilliseconds, due))
+        if (LogRate.Allow(logger, "peer:" + stage))
         {
-            return;
+            PeerUnavailableCore(logger, stage, reason?.TrimEnd('.'));
         }
-
-        PeerUnavailableCore(logger, stage, reason?.TrimEnd('.'));
     }
 
     [LoggerMessage(1003, LogLevel.Error, "Unexpected {ExceptionType} in the authentication pipeline; answering Unavailable.")]

@@ -12,7 +12,17 @@ internal sealed class IntrospectionOptionsValidator(IOptions<McpAuthOptions> mcp
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        var enabled = !string.IsNullOrWhiteSpace(mcpAuth.Value.IntrospectionClientId);
+        bool enabled;
+        try
+        {
+            enabled = !string.IsNullOrWhiteSpace(mcpAuth.Value.IntrospectionClientId);
+        }
+        catch (OptionsValidationException)
+        {
+            // The pipeline's own settings are refused, and say why themselves: one refusal, not the same one twice.
+            return ValidateOptionsResult.Skip;
+        }
+
         var set = new[]
             {
                 (nameof(options.IntrospectionClientSecret), !string.IsNullOrEmpty(options.IntrospectionClientSecret)),

@@ -19,6 +19,7 @@ public class ArgumentGuardTests
     {
         { "ValidatedTokenCache", () => new ValidatedTokenCacheBehavior(new ValidatedTokenCache(Opt.Of(), Opt.Clock(), new CacheKeys()), Opt.Of()) },
         { "ParseBearerToken", () => new ParseBearerTokenBehavior(Opt.Of()) },
+        { "Introspection", () => new IntrospectionBehavior(Opt.Of(), new NoIntrospection(), Opt.Log<IntrospectionBehavior>()) },
         { "OfflineValidation", () => new OfflineValidationBehavior(Opt.Of(), Opt.Clock()) },
         { "OidcProviderValidation", () => new OidcProviderValidationBehavior(Opt.Of(), new FakeOidcValidator(), Opt.Log<OidcProviderValidationBehavior>()) },
         { "TokenExchange", () => new TokenExchangeBehavior(Opt.Of(), new FakeExchangeClient(), Opt.Log<TokenExchangeBehavior>()) },
@@ -105,5 +106,23 @@ public class ArgumentGuardTests
         var validated = new ValidatedTokenCache(Opt.Of(), Opt.Clock(), keys);
         ((Action)(() => validated.Add(null!, 0))).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("token");
         ((Action)(() => validated.InvalidateKeys(null!))).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("removed");
+    }
+
+    [Fact]
+    public void IssuerDirectory_NullArguments_Throw()
+    {
+        Action create = () => _ = new IssuerDirectory(null!);
+        Action route = () => new IssuerDirectory(Opt.Of()).Route(null!);
+        Action subject = () => new IssuerDirectory.Issuer("https://a", [], [], null, null).SubjectOf(null!);
+
+        create.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("options");
+        route.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("token");
+        subject.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("token");
+    }
+
+    private sealed class NoIntrospection : McpAuth.Ports.ITokenIntrospector
+    {
+        public ValueTask<McpAuth.Ports.IntrospectionResult> IntrospectAsync(McpAuth.Tokens.ParsedToken token, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("not called by a guard test");
     }
 }

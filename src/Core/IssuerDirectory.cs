@@ -79,7 +79,7 @@ public sealed class IssuerDirectory
             var value = UsernameClaim is null
                 ? token.Subject
                 : token.Claims.FirstOrDefault(c => string.Equals(c.Type, UsernameClaim, StringComparison.Ordinal))?.Value;
-            return value is { Length: > 0 } && UsernamePrefix is not null ? UsernamePrefix + value : value;
+            return value is { Length: > 0 } ? UsernamePrefix + value : null; // an empty claim is no subject, prefixed or not
         }
     }
 }

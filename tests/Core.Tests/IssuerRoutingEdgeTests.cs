@@ -44,6 +44,7 @@ public sealed class IssuerRoutingEdgeTests
         directory.All.Should().BeEmpty();
         directory.RoutesByIssuer.Should().BeFalse();
         directory.Route(Jwt("https://a.test")).Should().BeNull();
+        directory.Route(Introspected("""{"active":true}""")).Should().BeNull("there is no first issuer to give it to");
     }
 
     [Fact]
@@ -77,6 +78,8 @@ public sealed class IssuerRoutingEdgeTests
         { "email claim with prefix", "email", "corp:", "corp:alice@example.test" },
         { "missing claim, prefix: no subject made of the prefix alone", "upn", "corp:", null },
         { "missing claim, no prefix", "upn", null, null },
+        { "empty claim, prefix: still no subject made of the prefix alone", "nickname", "corp:", null },
+        { "empty claim, no prefix: no subject", "nickname", null, null },
     };
 
     [Theory]
@@ -84,7 +87,7 @@ public sealed class IssuerRoutingEdgeTests
     public void SubjectOf_FollowsTheMapping(string row, string? claim, string? prefix, string? expected)
     {
         var issuer = new IssuerDirectory.Issuer("https://a.test", [], [], claim, prefix);
-        var token = ParsedToken.TryParse(Tokens.Create(Tokens.Valid(("email", "alice@example.test"))), 16384, out _)!;
+        var token = ParsedToken.TryParse(Tokens.Create(Tokens.Valid(("email", "alice@example.test"), ("nickname", ""))), 16384, out _)!;
 
         issuer.SubjectOf(token).Should().Be(expected, row);
     }
@@ -132,6 +135,17 @@ public sealed class IssuerRoutingEdgeTests
 
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
         outcome.Error.Description.Should().Be("The token is not active.");
+    }
+
+    [Fact]
+    public async Task Introspection_NotActive_CarriesTheAdaptersReason()
+    {
+        var pipeline = TestPipeline.Build(o => o.IntrospectionClientId = "mcp-server", services: s =>
+            s.Replace(ServiceDescriptor.Singleton<ITokenIntrospector>(new FakeIntrospector { Answer = _ => IntrospectionResult.Inactive("The token is not an access token.") })));
+
+        var outcome = await pipeline.Send("2YotnFZFEjr1zCsicMWpAA");
+
+        outcome.Error!.Description.Should().Be("The token is not an access token.");
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public class RefusalSummaryTests
         logs.Entries.Where(e => e.Id.Id == SummaryEvent).Select(e => e.Message).ToList();
 
     [Fact]
-    public void Record_WithinTheInterval_LogsNothing_AtTheIntervalLogsOneSortedLine()
+    public void Record_WithinTheInterval_LogsNothing_AtTheIntervalTheTimerLogsOneSortedLine()
     {
         var (summary, clock, logs) = Create(TimeSpan.FromMinutes(1));
 
@@ -38,36 +38,46 @@ public class RefusalSummaryTests
         summary.Record(Error("ParseBearerToken", AuthenticationErrorCode.InvalidToken));
         Summaries(logs).Should().BeEmpty("the interval has not passed yet");
 
-        clock.Advance(TimeSpan.FromTicks(1));
-        summary.Record(Error("ToolScopes", AuthenticationErrorCode.InsufficientScope));
+        clock.Advance(TimeSpan.FromTicks(1)); // no further refusal needed: the timer writes the line
 
         var entry = logs.Entries.Should().ContainSingle(e => e.Id.Id == SummaryEvent).Subject;
         entry.Level.Should().Be(LogLevel.Information);
         entry.Message.Should().Be(
-            "Refused 6 request(s) in the last 60 s: OfflineValidation/InvalidToken=2, OfflineValidation/Unavailable=1, " +
-            "ParseBearerToken/InvalidToken=2, ToolScopes/InsufficientScope=1.");
+            "Refused 5 request(s) in the last 60 s: OfflineValidation/InvalidToken=2, OfflineValidation/Unavailable=1, " +
+            "ParseBearerToken/InvalidToken=2.");
     }
 
     [Fact]
-    public void Flush_ResetsTheCounts_AndStartsANewWindow()
+    public void Flush_ResetsTheCounts_AQuietIntervalWritesNothing_ThenOnlyWhatCameSince()
     {
         var (summary, clock, logs) = Create(TimeSpan.FromMinutes(1));
         summary.Record(Error("ParseBearerToken", AuthenticationErrorCode.InvalidToken));
-        clock.Advance(TimeSpan.FromSeconds(90));
-        summary.Record(Error("OfflineValidation", AuthenticationErrorCode.InvalidToken));
-        Summaries(logs).Should().Equal("Refused 2 request(s) in the last 90 s: OfflineValidation/InvalidToken=1, ParseBearerToken/InvalidToken=1.");
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Summaries(logs).Should().Equal("Refused 1 request(s) in the last 60 s: ParseBearerToken/InvalidToken=1.");
 
-        // The new window started at the flush: 59 s later nothing is written.
-        clock.Advance(TimeSpan.FromSeconds(59));
-        summary.Record(Error("OfflineValidation", AuthenticationErrorCode.InvalidToken));
-        Summaries(logs).Should().HaveCount(1);
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Summaries(logs).Should().HaveCount(1, "nothing was refused in the second minute");
 
-        // A minute after the flush, only what came since is counted; a stage with nothing new is left out.
-        clock.Advance(TimeSpan.FromSeconds(1));
         summary.Record(Error("OfflineValidation", AuthenticationErrorCode.InvalidToken));
+        summary.Record(Error("OfflineValidation", AuthenticationErrorCode.InvalidToken));
+        clock.Advance(TimeSpan.FromSeconds(60));
         Summaries(logs).Should().Equal(
-            "Refused 2 request(s) in the last 90 s: OfflineValidation/InvalidToken=1, ParseBearerToken/InvalidToken=1.",
+            "Refused 1 request(s) in the last 60 s: ParseBearerToken/InvalidToken=1.",
             "Refused 2 request(s) in the last 60 s: OfflineValidation/InvalidToken=2.");
+    }
+
+    [Fact]
+    public void Dispose_WritesWhatIsPending_AndStopsTheTimer()
+    {
+        var (summary, clock, logs) = Create(TimeSpan.FromMinutes(1));
+        summary.Record(Error("ParseBearerToken", AuthenticationErrorCode.InvalidToken));
+        summary.RecordNoCredentials();
+        clock.Advance(TimeSpan.FromSeconds(20));
+
+        summary.Dispose();
+        clock.Advance(TimeSpan.FromMinutes(5));
+
+        Summaries(logs).Should().Equal("Refused 2 request(s) in the last 20 s: ParseBearerToken/InvalidToken=1, NoCredentials=1.");
     }
 
     [Theory]
@@ -81,8 +91,7 @@ public class RefusalSummaryTests
         summary.Record(Error("ParseBearerToken", AuthenticationErrorCode.InvalidToken));
         Summaries(logs).Should().BeEmpty(name);
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        summary.Record(Error("ParseBearerToken", AuthenticationErrorCode.InvalidToken));
-        Summaries(logs).Should().Equal(["Refused 3 request(s) in the last 1 s: ParseBearerToken/InvalidToken=3."], name);
+        Summaries(logs).Should().Equal(["Refused 2 request(s) in the last 1 s: ParseBearerToken/InvalidToken=2."], name);
     }
 
     [Fact]
@@ -118,8 +127,7 @@ public class RefusalSummaryTests
         Summaries(logs).Should().BeEmpty();
 
         clock.Advance(TimeSpan.FromMinutes(1));
-        summary.Record(Error("OfflineValidation", AuthenticationErrorCode.InvalidToken));
-        Summaries(logs).Should().Equal("Refused 5 request(s) in the last 60 s: ExceptionGuard/Unavailable=2, OfflineValidation/InvalidToken=3.");
+        Summaries(logs).Should().Equal("Refused 5 request(s) in the last 60 s: ExceptionGuard/Unavailable=2, OfflineValidation/InvalidToken=2, NoCredentials=1.");
     }
 
     [Fact]

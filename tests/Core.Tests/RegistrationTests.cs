@@ -68,9 +68,10 @@ public class RegistrationTests
         using var provider = services.BuildServiceProvider();
         var mediator = provider.GetRequiredService<IMediator>();
         (await mediator.Send(new AuthenticateRequest("Bearer not-a-jwt", []))).Error!.Stage.Should().Be("ParseBearerToken");
-        clock.Advance(TimeSpan.FromSeconds(1));
         (await mediator.Send(new AuthenticateRequest("Bearer not-a-jwt", []))).Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken);
+        (await mediator.Send(new AuthenticateRequest(null, []))).Kind.Should().Be(AuthenticationOutcomeKind.NoCredentials);
+        clock.Advance(TimeSpan.FromSeconds(1));
         logs.Entries.Where(e => e.Id.Id == 1020).Select(e => e.Message)
-            .Should().Equal("Refused 2 request(s) in the last 1 s: ParseBearerToken/InvalidToken=2.");
+            .Should().Equal("Refused 3 request(s) in the last 1 s: ParseBearerToken/InvalidToken=2, NoCredentials=1.");
     }
 }

@@ -42,6 +42,10 @@ public sealed class ExceptionGuardBehavior(ILogger<ExceptionGuardBehavior> logge
         {
             refusals?.Record(error);
         }
+        else if (outcome.Kind == AuthenticationOutcomeKind.NoCredentials)
+        {
+            refusals?.RecordNoCredentials();
+        }
     }
 
     private async Task<AuthenticationOutcome> AwaitAsync(Task<AuthenticationOutcome> inner, CancellationToken cancellationToken)

@@ -281,10 +281,31 @@ public sealed class IssuerMetadataStore
         return fetched;
     }
 
-    private static bool SameKey(SecurityKey a, SecurityKey b) =>
-        a is JsonWebKey ja && b is JsonWebKey jb
-            ? ja.N == jb.N && ja.E == jb.E && ja.X == jb.X && ja.Y == jb.Y && ja.Crv == jb.Crv
-            : ReferenceEquals(a, b);
+    // The same public key: JsonWebKeySet.GetSigningKeys() turns each JWK into an RsaSecurityKey or ECDsaSecurityKey (or
+    // an X509SecurityKey), a new object per fetch, so keys are compared by their RFC 7638 thumbprint (or the certificate's),
+    // never by reference: a fetch that finds the same keys changes nothing, logs nothing and invalidates no cached token.
+    private static bool SameKey(SecurityKey a, SecurityKey b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a is X509SecurityKey xa && b is X509SecurityKey xb)
+        {
+            return xa.Certificate.RawData.AsSpan().SequenceEqual(xb.Certificate.RawData);
+        }
+
+        try
+        {
+            return a.CanComputeJwkThumbprint() && b.CanComputeJwkThumbprint()
+                   && a.ComputeJwkThumbprint().AsSpan().SequenceEqual(b.ComputeJwkThumbprint());
+        }
+        catch (Exception ex) when (ex is NotSupportedException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
 
     private async Task<IssuerMetadata?> FetchKeysAsync(IssuerMetadata previous, Uri jwksUri, CancellationToken cancellationToken)
     {

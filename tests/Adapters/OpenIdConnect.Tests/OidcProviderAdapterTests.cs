@@ -4,6 +4,7 @@ using McpAuth.Behaviors;
 using McpAuth.Ports;
 using McpAuth.Tokens;
 using McpAuth.TestPeers;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 
 namespace McpAuth.OpenIdConnect.Tests;
@@ -132,6 +133,33 @@ public sealed class OidcProviderAdapterTests : IAsyncLifetime
 
         var outcome = await pipeline.SendAsync(old);
         outcome.Error!.Code.Should().Be(AuthenticationErrorCode.InvalidToken, "rsa-1 is no longer published, so what it verified is verified again");
+    }
+
+    [Fact]
+    public async Task RefreshThatFindsTheSameKeys_KeepsCachedTokens_AndLogsNoKeyChange()
+    {
+        var logs = new CapturedLogs();
+        using var pipeline = new Harness(o => { o.AuthorizationUrl = _idp.Issuer; o.Audience = Harness.Resource; }, services: s =>
+        {
+            logs.Register(s);
+            s.Configure<McpAuth.OpenIdConnect.OidcProviderOptions>(o => o.KeyRefreshInterval = TimeSpan.FromMilliseconds(200));
+        });
+        var valid = await _idp.IssueTokenAsync(Harness.Resource);
+        (await pipeline.SendAsync(valid)).Succeeded.Should().BeTrue();
+        var cache = pipeline.Get<McpAuth.Caching.ValidatedTokenCache>();
+        cache.Count.Should().Be(1);
+
+        // Junk under an unknown kid forces key fetches; the issuer still publishes the same keys.
+        for (var i = 0; i < 3; i++)
+        {
+            var junk = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "junk-" + i };
+            (await pipeline.SendAsync(TestKeys.Sign(junk, "RS256", Claims.For(_idp.Issuer), kid: junk.KeyId))).Succeeded.Should().BeFalse();
+            await Task.Delay(TimeSpan.FromMilliseconds(250)); // past the test harness's KeyRefreshInterval
+        }
+
+        (await JwksFetches()).Should().BeGreaterThan(1, "the junk forced key fetches");
+        cache.Count.Should().Be(1, "the same keys came back: nothing they verified is dropped");
+        logs.Messages.Count(m => m.StartsWith("2002 Fetched the keys of issuer", StringComparison.Ordinal)).Should().Be(1, "only the first fetch changed the key set");
     }
 
     [Fact]

@@ -67,7 +67,14 @@ public sealed class SharedLifetimeTests : IDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddMcpAuth(o => o.ValidateToken = true).AddRedisSharedCache(r => { r.SharedCache = _garnet.Configuration; r.SharedCacheKey = _secret; });
+        // These rows are about lifetimes, not a slow store: the longest store timeout, so that a loaded CI machine (every test
+        // project runs at once) cannot turn a store call into a miss (a fresh review) and make the count wrong.
+        services.AddMcpAuth(o => o.ValidateToken = true).AddRedisSharedCache(r =>
+        {
+            r.SharedCache = _garnet.Configuration;
+            r.SharedCacheKey = _secret;
+            r.SharedCacheTimeout = TimeSpan.FromSeconds(5);
+        });
         services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time));
         var provider = services.BuildServiceProvider();
         _replicas.Add(provider);

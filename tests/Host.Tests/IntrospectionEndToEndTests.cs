@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using FluentAssertions;
 using McpAuth.Host;
@@ -150,17 +149,7 @@ public sealed class IntrospectionEndToEndTests : IAsyncLifetime
         await host.StopAsync();
     }
 
-    private HttpRequestMessage Mcp(string token, string? url = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, url ?? BaseUrl + "/mcp")
-        {
-            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        request.Headers.Accept.ParseAdd("application/json");
-        request.Headers.Accept.ParseAdd("text/event-stream");
-        return request;
-    }
+    private HttpRequestMessage Mcp(string token, string? url = null) => HostHarness.Mcp(token, path: url ?? BaseUrl + "/mcp");
 
     private static async Task<(WebApplication Host, int Port)> StartHostAsync(string issuer, params string[] extra)
     {

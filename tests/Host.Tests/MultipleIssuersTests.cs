@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
@@ -174,15 +173,5 @@ public sealed class MultipleIssuersTests : IAsyncLifetime
         return await HostBehaviourTests.ReadToolResult(response);
     }
 
-    private HttpRequestMessage Call(string token)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, BaseUrl + "/mcp")
-        {
-            Content = new StringContent(HostHarness.ToolCall("whoami"), System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        request.Headers.Accept.ParseAdd("application/json");
-        request.Headers.Accept.ParseAdd("text/event-stream");
-        return request;
-    }
+    private HttpRequestMessage Call(string token) => HostHarness.Mcp(token, HostHarness.ToolCall("whoami"), path: BaseUrl + "/mcp");
 }

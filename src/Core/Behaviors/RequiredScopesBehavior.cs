@@ -9,11 +9,22 @@ namespace McpAuth.Behaviors;
 /// 403 (RFC 6750: insufficient_scope is for valid tokens). With several issuers, a token also needs its issuer's
 /// <see cref="IssuerOptions.RequiredScopes"/>.
 /// </summary>
-public sealed class RequiredScopesBehavior(IOptions<McpAuthOptions> options, IssuerDirectory? issuers = null) : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
+public sealed class RequiredScopesBehavior : IPipelineBehavior<AuthenticateRequest, AuthenticationOutcome>
 {
-    private readonly string[] _serverWide = options.Value.RequiredScopes.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToArray();
-    private readonly IssuerDirectory _issuers = issuers ?? new IssuerDirectory(options);
-    private readonly Dictionary<IssuerDirectory.Issuer, string[]> _byIssuer = new();
+    private readonly string[] _serverWide;
+    private readonly IssuerDirectory _issuers;
+
+    // The issuers are fixed at start: each one's list (server-wide scopes, then its own) is made once, not per request.
+    private readonly Dictionary<IssuerDirectory.Issuer, string[]> _byIssuer;
+
+    /// <summary>Creates the stage; without <paramref name="issuers"/>, the directory is built from <paramref name="options"/>.</summary>
+    public RequiredScopesBehavior(IOptions<McpAuthOptions> options, IssuerDirectory? issuers = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _serverWide = options.Value.RequiredScopes.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToArray();
+        _issuers = issuers ?? new IssuerDirectory(options);
+        _byIssuer = _issuers.All.Distinct().ToDictionary(i => i, i => _serverWide.Concat(i.RequiredScopes).Distinct(StringComparer.Ordinal).ToArray());
+    }
 
     /// <inheritdoc />
     public Task<AuthenticationOutcome> Handle(AuthenticateRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<AuthenticationOutcome> next)
@@ -43,22 +54,8 @@ public sealed class RequiredScopesBehavior(IOptions<McpAuthOptions> options, Iss
         return next();
     }
 
-    private string[] Required(AuthenticationState state)
-    {
-        if (!_issuers.RoutesByIssuer || state.Token is not { } token || _issuers.Route(token) is not { RequiredScopes.Count: > 0 } issuer)
-        {
-            return _serverWide;
-        }
-
-        lock (_byIssuer)
-        {
-            if (!_byIssuer.TryGetValue(issuer, out var combined))
-            {
-                combined = _serverWide.Concat(issuer.RequiredScopes).Distinct(StringComparer.Ordinal).ToArray();
-                _byIssuer[issuer] = combined;
-            }
-
-            return combined;
-        }
-    }
+    private string[] Required(AuthenticationState state) =>
+        _issuers.RoutesByIssuer && state.Token is { } token && _issuers.Route(token) is { } issuer
+            ? _byIssuer[issuer]
+            : _serverWide;
 }

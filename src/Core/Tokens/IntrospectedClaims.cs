@@ -145,10 +145,10 @@ internal sealed class IntrospectedClaims
             return [];
         }
 
-        var list = new List<string>(4);
+        List<string>? list = null;
         if (scope.ValueKind == JsonValueKind.String)
         {
-            Add(list, scope.GetString());
+            ScopeText.AddSpaceSeparated(ref list, scope.GetString());
         }
         else if (scope.ValueKind == JsonValueKind.Array)
         {
@@ -156,7 +156,7 @@ internal sealed class IntrospectedClaims
             {
                 if (e.ValueKind == JsonValueKind.String)
                 {
-                    Add(list, e.GetString());
+                    ScopeText.AddSpaceSeparated(ref list, e.GetString());
                 }
             }
         }
@@ -165,18 +165,7 @@ internal sealed class IntrospectedClaims
             throw new FormatException("The introspection answer's 'scope' is not a string.");
         }
 
-        return list.ToArray();
-
-        static void Add(List<string> list, string? text)
-        {
-            foreach (var s in (text ?? string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (!list.Contains(s))
-                {
-                    list.Add(s);
-                }
-            }
-        }
+        return list is null ? [] : list.ToArray();
     }
 
     private static string? ReadJkt(JsonElement response)

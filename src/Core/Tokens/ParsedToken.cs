@@ -322,7 +322,7 @@ public sealed class ParsedToken
 
             if (value is string text)
             {
-                AddSpaceSeparated(ref list, text);
+                ScopeText.AddSpaceSeparated(ref list, text);
                 return;
             }
 
@@ -332,7 +332,7 @@ public sealed class ParsedToken
                 {
                     if (e.ValueKind == JsonValueKind.String)
                     {
-                        AddSpaceSeparated(ref list, e.GetString());
+                        ScopeText.AddSpaceSeparated(ref list, e.GetString());
                     }
                 }
             }
@@ -342,29 +342,12 @@ public sealed class ParsedToken
                 {
                     if (item is string s)
                     {
-                        AddSpaceSeparated(ref list, s);
+                        ScopeText.AddSpaceSeparated(ref list, s);
                     }
                     else if (item is JsonElement { ValueKind: JsonValueKind.String } e)
                     {
-                        AddSpaceSeparated(ref list, e.GetString());
+                        ScopeText.AddSpaceSeparated(ref list, e.GetString());
                     }
-                }
-            }
-        }
-
-        static void AddSpaceSeparated(ref List<string>? list, string? value)
-        {
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                return;
-            }
-
-            foreach (var s in value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-            {
-                list ??= new List<string>(4);
-                if (!list.Contains(s))
-                {
-                    list.Add(s);
                 }
             }
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using McpAuth.TestPeers;
@@ -11,35 +10,13 @@ namespace McpAuth.AspNetCore.Tests;
 /// </summary>
 public sealed class DpopTests
 {
-    private static async Task<string> Node(params string[] args)
-    {
-        var info = new ProcessStartInfo(Repo.Node) { WorkingDirectory = Repo.Peers, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add("dpop-client.mjs");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+    private static Task<JoseDpopClient> NewClient() => JoseDpopClient.CreateAsync();
 
-        using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        process.ExitCode.Should().Be(0, await process.StandardError.ReadToEndAsync());
-        return output.Trim();
-    }
+    private static Task<string> Proof(JoseDpopClient client, string token, string? nonce = null, string htm = "POST", string htu = EmbeddedApp.Resource) =>
+        client.ProofAsync(htm, htu, token, nonce);
 
-    private sealed record Client(string Jkt, string Jwk);
-
-    private static async Task<Client> NewClient()
-    {
-        var json = JsonDocument.Parse(await Node("key")).RootElement;
-        return new Client(json.GetProperty("jkt").GetString()!, json.GetProperty("jwk").GetRawText());
-    }
-
-    private static Task<string> Proof(Client client, string token, string? nonce = null, string htm = "POST", string htu = EmbeddedApp.Resource) =>
-        nonce is null ? Node("proof", client.Jwk, htm, htu, token) : Node("proof", client.Jwk, htm, htu, token, nonce);
-
-    private static string BoundToken(Client client, string scope = "read") =>
-        EmbeddedApp.Token(scope, extra: new Dictionary<string, object> { ["cnf"] = new Dictionary<string, object> { ["jkt"] = client.Jkt } });
+    private static string BoundToken(JoseDpopClient client, string scope = "read") =>
+        EmbeddedApp.Token(scope, extra: new Dictionary<string, object> { ["cnf"] = new Dictionary<string, object> { ["jkt"] = client.Thumbprint } });
 
     private static HttpRequestMessage Dpop(string token, string? proof, string body = EmbeddedApp.ToolsList)
     {

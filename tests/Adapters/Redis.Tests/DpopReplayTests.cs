@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using McpAuth.Caching;
 using McpAuth.Ports;
 using McpAuth.TestPeers;
@@ -272,15 +271,13 @@ public sealed class DpopReplayTests(IssuerFixture issuer, ITestOutputHelper outp
     }
 
     /// <summary>A DPoP client: its key pair and proofs made by npm jose (tests/peers/dpop-client.mjs).</summary>
-    private sealed record JoseClient(string Jkt, string PrivateJwk)
+    private sealed record JoseClient(JoseDpopClient Client)
     {
-        public static async Task<JoseClient> NewAsync()
-        {
-            var key = JsonDocument.Parse(await RunAsync("key")).RootElement;
-            return new JoseClient(key.GetProperty("jkt").GetString()!, key.GetProperty("jwk").GetRawText());
-        }
+        public string Jkt => Client.Thumbprint;
 
-        public Task<string> ProofAsync(string htu, string token) => RunAsync("proof", PrivateJwk, "POST", htu, token);
+        public static async Task<JoseClient> NewAsync() => new(await JoseDpopClient.CreateAsync());
+
+        public Task<string> ProofAsync(string htu, string token) => Client.ProofAsync("POST", htu, token);
 
         /// <summary>An access token of the issuer (signed with its key, as oidc-provider signs them) bound to this client's key.</summary>
         public string BoundToken(IssuerFixture issuer, string resource)
@@ -292,20 +289,6 @@ public sealed class DpopReplayTests(IssuerFixture issuer, ITestOutputHelper outp
                 ["jti"] = Guid.NewGuid().ToString("N"), ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = now.AddMinutes(10).ToUnixTimeSeconds(),
                 ["cnf"] = new Dictionary<string, object> { ["jkt"] = Jkt },
             }, typ: "at+jwt");
-        }
-
-        private static async Task<string> RunAsync(params string[] args)
-        {
-            var start = new ProcessStartInfo(Repo.Node, ["dpop-client.mjs", .. args])
-            {
-                WorkingDirectory = Repo.Peers, RedirectStandardOutput = true, RedirectStandardError = true,
-            };
-            using var node = Process.Start(start)!;
-            var stdout = node.StandardOutput.ReadToEndAsync();
-            var stderr = node.StandardError.ReadToEndAsync();
-            await node.WaitForExitAsync();
-            node.ExitCode.Should().Be(0, await stderr);
-            return (await stdout).Trim();
         }
     }
 }
